@@ -1,0 +1,38 @@
+# Two commands: `make demo` and `make test`. Everything else is a step they share.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest install clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Safeguard needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	SAFEGUARD_ENV=development $(BIN)/safeguard demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	SAFEGUARD_ENV=test $(BIN)/safeguard makemigrations --check --dry-run
+	SAFEGUARD_ENV=test $(BIN)/safeguard diagrams --check
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src/safeguard/audit/chain.py src/safeguard/evidence/vault.py \
+		src/safeguard/cases/workflow.py src/safeguard/accounts/permissions.py \
+		src/safeguard/config/env.py
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) var/test

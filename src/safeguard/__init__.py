@@ -1,0 +1,1 @@
+"""Safeguard: the operations platform for an online platform's child-safety team."""

@@ -1,0 +1,1 @@
+"""Users, roles and permissions, and API tokens for service accounts."""

@@ -1,0 +1,72 @@
+"""Roles and permissions: one enum of `scope:resource:action` strings and each role's set."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    """Everything a person or a service may be allowed to do; nothing is allowed by default."""
+
+    INTAKE_ESCALATION_CREATE = "intake:escalation:create"
+    # Law-enforcement partners may file only law-enforcement escalations (their requests).
+    INTAKE_LE_REQUEST_CREATE = "intake:le_request:create"
+    INTAKE_ESCALATION_READ = "intake:escalation:read"
+    EVIDENCE_MEDIA_UPLOAD = "evidence:media:upload"
+    CASES_CASE_READ = "cases:case:read"
+    CASES_CASE_REVIEW = "cases:case:review"
+    CASES_CASE_DECIDE = "cases:case:decide"
+    CASES_CASE_CLOSE = "cases:case:close"
+    CASES_CASE_REOPEN = "cases:case:reopen"
+    AUDIT_EVENT_READ = "audit:event:read"
+    AUDIT_CHAIN_VERIFY = "audit:chain:verify"
+    ACCOUNTS_USER_MANAGE = "accounts:user:manage"
+    ACCOUNTS_TOKEN_MANAGE = "accounts:token:manage"  # noqa: S105 - a permission name
+
+
+class Role(StrEnum):
+    """The roles of DESIGN.md §1; a user holds exactly one."""
+
+    SPECIALIST = "specialist"
+    LEAD = "lead"
+    LEGAL = "legal"
+    LE_PARTNER = "le_partner"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    SERVICE = "service"
+
+
+P = Permission
+
+_SPECIALIST = frozenset(
+    {
+        P.CASES_CASE_READ,
+        P.INTAKE_ESCALATION_READ,
+        P.CASES_CASE_REVIEW,
+        P.CASES_CASE_DECIDE,
+        P.CASES_CASE_CLOSE,
+    }
+)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.SPECIALIST: _SPECIALIST,
+    Role.LEAD: _SPECIALIST | {P.CASES_CASE_REOPEN},
+    Role.LEGAL: frozenset({P.CASES_CASE_READ, P.INTAKE_ESCALATION_READ}),
+    Role.LE_PARTNER: frozenset({P.INTAKE_LE_REQUEST_CREATE}),
+    # Auditors read everything that is recorded and change nothing.
+    Role.AUDITOR: frozenset(
+        {P.AUDIT_EVENT_READ, P.AUDIT_CHAIN_VERIFY, P.CASES_CASE_READ, P.INTAKE_ESCALATION_READ}
+    ),
+    # Administrators run the system; they do not read cases unless also given a case role.
+    Role.ADMIN: frozenset({P.ACCOUNTS_USER_MANAGE, P.ACCOUNTS_TOKEN_MANAGE, P.AUDIT_CHAIN_VERIFY}),
+    # The host platform sends escalations and media; it never reads the team's cases.
+    Role.SERVICE: frozenset({P.INTAKE_ESCALATION_CREATE, P.EVIDENCE_MEDIA_UPLOAD}),
+}
+
+
+def role_permissions(role: str) -> frozenset[Permission]:
+    """The permissions of a role name; an unknown or empty role has none."""
+    try:
+        return ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return frozenset()

@@ -1,0 +1,1 @@
+"""Cases: the unit of work, its lifecycle as an explicit state machine, and case grouping."""

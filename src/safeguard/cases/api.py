@@ -1,0 +1,45 @@
+"""Case endpoints: read a case with its escalations, list recent cases."""
+
+import uuid
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from safeguard.accounts.auth import requires
+from safeguard.accounts.permissions import Permission
+from safeguard.cases.schemas import CaseOut, case_out
+from safeguard.cases.selectors import case_get_for, case_list_for
+from safeguard.cases.workflow import CaseState
+
+router = Router(tags=["cases"])
+
+
+class CaseFilter(Schema):
+    state: CaseState | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+@router.get(
+    "/cases/{case_id}",
+    response=CaseOut,
+    auth=requires(Permission.CASES_CASE_READ),
+    summary="A case with its escalations",
+)
+def case_get(request: HttpRequest, case_id: uuid.UUID) -> CaseOut:
+    return case_out(case_get_for(user=request.auth, case_id=case_id))  # type: ignore[attr-defined]
+
+
+@router.get(
+    "/cases",
+    response=list[CaseOut],
+    auth=requires(Permission.CASES_CASE_READ),
+    summary="Recently opened cases, newest first",
+)
+def case_list(request: HttpRequest, filters: Query[CaseFilter]) -> list[CaseOut]:
+    cases = case_list_for(
+        user=request.auth,  # type: ignore[attr-defined]
+        state=filters.state.value if filters.state else None,
+        limit=filters.limit,
+    )
+    return [case_out(c) for c in cases]

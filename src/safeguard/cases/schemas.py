@@ -1,0 +1,73 @@
+"""Response shapes for cases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from safeguard.cases.models import Case
+from safeguard.cases.workflow import CaseState
+from safeguard.intake.presenters import content_out
+from safeguard.intake.schemas import ContentOut, SubjectOut
+
+
+class CaseEscalationOut(BaseModel):
+    id: uuid.UUID
+    channel: str
+    external_id: str
+    caller: str
+    category: str
+    summary: str
+    occurred_at: datetime | None
+    received_at: datetime
+    joined_at: datetime
+    subjects: list[SubjectOut]
+    content: list[ContentOut]
+
+
+class CaseOut(BaseModel):
+    id: uuid.UUID
+    state: CaseState
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    suspects: list[str]
+    escalations: list[CaseEscalationOut]
+
+
+def case_out(case: Case) -> CaseOut:
+    """Build from a case loaded by `case_get_for`/`case_list_for` (everything prefetched)."""
+    return CaseOut(
+        id=case.pk,
+        state=CaseState(case.state),
+        opened_at=case.opened_at,
+        updated_at=case.updated_at,
+        closed_at=case.closed_at,
+        suspects=sorted(s.platform_id for s in case.suspects.all()),
+        escalations=[
+            CaseEscalationOut(
+                id=link.escalation.pk,
+                channel=link.escalation.channel,
+                external_id=link.escalation.external_id,
+                caller=link.escalation.caller.username,
+                category=link.escalation.category,
+                summary=link.escalation.summary,
+                occurred_at=link.escalation.occurred_at,
+                received_at=link.escalation.received_at,
+                joined_at=link.joined_at,
+                subjects=[
+                    SubjectOut(
+                        platform_id=s.subject.platform_id,
+                        role=s.role,
+                        age=s.age,
+                        country=s.country or None,
+                    )
+                    for s in link.escalation.subjects.all()
+                ],
+                content=[content_out(c.content) for c in link.escalation.content.all()],
+            )
+            for link in case.links.all()
+        ],
+    )

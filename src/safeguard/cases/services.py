@@ -1,0 +1,136 @@
+"""Writes for cases: grouping escalations into cases and moving cases through their lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from safeguard.accounts.models import User
+from safeguard.audit.events import AuditEventType, AuditSource
+from safeguard.audit.services import audit_record
+from safeguard.cases.models import Case, CaseEscalation, Subject
+from safeguard.cases.workflow import (
+    EDGES_BY_NAME,
+    OPEN_STATES,
+    CaseState,
+    CaseTransition,
+    next_state,
+)
+from safeguard.intake.models import Escalation
+
+
+class CasePermissionDenied(Exception):
+    def __init__(self, actor: User, transition: CaseTransition) -> None:
+        permission = EDGES_BY_NAME[transition].permission
+        super().__init__(f"{actor.username} may not {transition.value} cases (needs {permission})")
+
+
+class ReasonRequired(Exception):
+    pass
+
+
+def subjects_lock(*, platform_ids: Sequence[str]) -> dict[str, Subject]:
+    """Get or create subjects by platform id and lock them for this transaction.
+
+    Creating with ignore_conflicts and then locking in a fixed order lets concurrent intakes
+    that name the same new suspect agree on one subject row, and so on one case, without
+    deadlocking.
+    """
+    if not platform_ids:
+        return {}
+    now = timezone.now()
+    wanted = sorted(set(platform_ids))
+    Subject.objects.bulk_create(
+        [Subject(platform_id=pid, first_seen_at=now) for pid in wanted], ignore_conflicts=True
+    )
+    locked = Subject.objects.select_for_update().filter(platform_id__in=wanted).order_by("id")
+    return {s.platform_id: s for s in locked}
+
+
+def case_for_escalation(
+    *, escalation: Escalation, suspects: Sequence[Subject], actor: User | None, source: AuditSource
+) -> tuple[Case, bool]:
+    """Put an escalation into the open case of one of its suspects, or open a new case.
+
+    Must run inside the intake transaction with the suspects locked (`subjects_lock`). Where
+    the suspects already have different open cases, the escalation joins the oldest; merging
+    cases is a person's decision. Returns the case and whether it was opened now.
+    """
+    now = timezone.now()
+    case = None
+    if suspects:
+        case = (
+            Case.objects.filter(state__in=list(OPEN_STATES), suspects__in=suspects)
+            .order_by("opened_at", "id")
+            .first()
+        )
+    opened = case is None
+    if case is None:
+        case = Case.objects.create(state=CaseState.NEW, opened_at=now, updated_at=now)
+        audit_record(
+            event_type=AuditEventType.CASE_OPENED,
+            actor=actor,
+            source=source,
+            target_type="case",
+            target_id=case.pk,
+            data={"escalation": str(escalation.pk)},
+        )
+    else:
+        case.updated_at = now
+        case.save(update_fields=["updated_at"])
+    if suspects:
+        case.suspects.add(*suspects)
+    CaseEscalation.objects.create(case=case, escalation=escalation, joined_at=now)
+    audit_record(
+        event_type=AuditEventType.CASE_ESCALATION_JOINED,
+        actor=actor,
+        source=source,
+        target_type="case",
+        target_id=case.pk,
+        data={
+            "escalation": str(escalation.pk),
+            "suspects": sorted(s.platform_id for s in suspects),
+        },
+    )
+    return case, opened
+
+
+@transaction.atomic
+def case_transition(
+    *,
+    case: Case,
+    transition: CaseTransition,
+    actor: User | None,
+    source: AuditSource,
+    reason: str = "",
+) -> Case:
+    """Move a case along one edge of the lifecycle; `actor=None` is Safeguard itself."""
+    if actor is not None and not actor.has_permission(EDGES_BY_NAME[transition].permission):
+        raise CasePermissionDenied(actor, transition)
+    if transition is CaseTransition.REOPEN and not reason.strip():
+        raise ReasonRequired("reopening a case needs a reason")
+    # Re-read under lock so two people cannot move the same case from the same state at once.
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    previous = CaseState(locked.state)
+    target = next_state(previous, transition)
+    now = timezone.now()
+    locked.state = target
+    locked.updated_at = now
+    locked.closed_at = now if target is CaseState.CLOSED else None
+    locked.save(update_fields=["state", "updated_at", "closed_at"])
+    audit_record(
+        event_type=AuditEventType.CASE_TRANSITIONED,
+        actor=actor,
+        source=source,
+        target_type="case",
+        target_id=locked.pk,
+        data={
+            "transition": transition.value,
+            "from": previous.value,
+            "to": target.value,
+            "reason": reason,
+        },
+    )
+    return locked

@@ -1,0 +1,1 @@
+"""Settings, URLs, WSGI/ASGI entry points and the `safeguard` command line."""

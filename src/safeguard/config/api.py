@@ -1,0 +1,127 @@
+"""The REST API: one NinjaAPI at /api/v1 that denies by default, and its errors mapped to 4xx."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
+
+from safeguard.accounts.api import router as accounts_router
+from safeguard.accounts.auth import InvalidToken, PermissionDenied, deny_all
+from safeguard.audit.api import router as audit_router
+from safeguard.audit.selectors import AuditAccessDenied
+from safeguard.cases.api import router as cases_router
+from safeguard.cases.selectors import CaseNotFound
+from safeguard.cases.services import CasePermissionDenied, ReasonRequired
+from safeguard.cases.workflow import IllegalTransition
+from safeguard.evidence.api import UploadRefused
+from safeguard.evidence.api import router as evidence_router
+from safeguard.evidence.selectors import ContentNotFound
+from safeguard.evidence.services import MediaConflict, MediaNotAccepted
+from safeguard.evidence.vault import HashMismatch, TooLarge
+from safeguard.intake.api import router as intake_router
+from safeguard.intake.selectors import EscalationNotFound
+from safeguard.intake.services import ChannelNotAllowed, ContentConflict, IdempotencyConflict
+
+
+class _ExplainingParser(Parser):
+    """Keeps the JSON decoder's message, so a malformed body gets a 400 that says where."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            return super().parse_body(request)
+        except ValueError as exc:
+            request._safeguard_parse_error = str(exc)  # type: ignore[attr-defined]
+            raise
+
+
+api = NinjaAPI(
+    title="Safeguard API",
+    version="1",
+    description="Intake, cases and evidence for a child-safety operations team.",
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    auth=deny_all(),
+    parser=_ExplainingParser(),
+)
+
+for router in (intake_router, evidence_router, cases_router, audit_router, accounts_router):
+    api.add_router("", router)
+
+
+def _field(loc: Any) -> str:
+    parts = [str(p) for p in loc]
+    # Ninja prefixes the location with the parameter source and name ("body", "payload").
+    if parts[:2] == ["body", "payload"]:
+        parts = parts[2:]
+    elif parts and parts[0] in {"body", "query", "path"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _message(msg: str) -> str:
+    # Pydantic prefixes messages raised by our validators; the field name says enough.
+    return msg.removeprefix("Value error, ")
+
+
+def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {"field": _field(e.get("loc", ())), "message": _message(e.get("msg", ""))}
+        for e in exc.errors
+    ]
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return api.create_response(
+        request, {"detail": f"invalid request: {summary}", "errors": errors}, status=422
+    )
+
+
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    message = str(exc)
+    parse_error = getattr(request, "_safeguard_parse_error", None)
+    if exc.status_code == 400 and parse_error:
+        message = f"malformed JSON: {parse_error}"
+    return api.create_response(request, {"detail": message}, status=exc.status_code)
+
+
+def _unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"detail": "authentication required: send 'Authorization: Bearer <token>' or sign in"},
+        status=401,
+    )
+
+
+def _status(code: int, message: str | None = None) -> Callable[[HttpRequest, Exception], Any]:
+    def handler(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return api.create_response(request, {"detail": message or str(exc)}, status=code)
+
+    return handler
+
+
+api.add_exception_handler(ValidationError, _validation)  # type: ignore[arg-type]
+api.add_exception_handler(AuthenticationError, _unauthenticated)
+api.add_exception_handler(HttpError, _http_error)  # type: ignore[arg-type]
+api.add_exception_handler(
+    InvalidToken, _status(401, "the API token is invalid, revoked or its account is disabled")
+)
+for exc_type, code in (
+    (PermissionDenied, 403),
+    (CasePermissionDenied, 403),
+    (ChannelNotAllowed, 403),
+    (AuditAccessDenied, 403),
+    (CaseNotFound, 404),
+    (EscalationNotFound, 404),
+    (ContentNotFound, 404),
+    (IdempotencyConflict, 409),
+    (ContentConflict, 409),
+    (MediaConflict, 409),
+    (IllegalTransition, 409),
+    (TooLarge, 413),
+    (HashMismatch, 422),
+    (MediaNotAccepted, 422),
+    (UploadRefused, 422),
+    (ReasonRequired, 422),
+):
+    api.add_exception_handler(exc_type, _status(code))

@@ -1,0 +1,68 @@
+"""`safeguard demo`: migrate, seed the synthetic demo, then run the web server and a worker."""
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from safeguard.config.demo import credentials_path, demo_seed
+
+
+def readme_curl(host: str, port: int, token: str = "$SAFEGUARD_TOKEN") -> str:  # noqa: S107
+    body = {
+        "channel": "user_report",
+        "external_id": "readme-0001",
+        "category": "grooming",
+        "summary": "A parent reports an adult asking their child to keep their chats secret.",
+        "subjects": [
+            {"platform_id": "user:readme-suspect", "role": "suspect"},
+            {"platform_id": "user:readme-child", "role": "victim", "age": 13},
+        ],
+        "content": [
+            {
+                "platform_id": "thread:readme-1",
+                "kind": "message_thread",
+                "text": "how old are you? keep this just between us",
+            }
+        ],
+    }
+    return (
+        f"curl -sS -X POST http://{host}:{port}/api/v1/escalations \\\n"
+        f'  -H "Authorization: Bearer {token}" -H "Content-Type: application/json" \\\n'
+        f"  -d '{json.dumps(body)}'"
+    )
+
+
+class Command(BaseCommand):
+    help = "Set up and run the synthetic demo on this machine (SQLite, database task backend)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--seed-only", action="store_true", help="migrate and seed, then exit without serving"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        logins = demo_seed()
+        out = self.stdout
+        out.write("\nSafeguard demo: every account, message and image here is invented.\n")
+        out.write(f"Console: http://{options['host']}:{options['port']}/  (sign in as)")
+        for username, password in logins.staff.items():
+            out.write(f"  {username:<16} {password}")
+        out.write(f"\nAPI token of the demo platform (service account): {logins.service_token}")
+        out.write("File an escalation (201 the first time, 200 with the same ids on repeat):\n")
+        out.write(readme_curl(options["host"], options["port"], logins.service_token))
+        out.write(f"\nLogins and tokens are saved in {credentials_path()}.\n")
+        if options["seed_only"]:
+            return
+        worker = subprocess.Popen([sys.executable, "-m", "safeguard.config.cli", "worker"])
+        try:
+            call_command("serve", host=options["host"], port=options["port"])
+        finally:
+            worker.terminate()
+            worker.wait(timeout=10)

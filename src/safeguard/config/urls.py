@@ -1,0 +1,15 @@
+"""URL routes: the API, the console, sign-in and the health check."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from safeguard.config.api import api
+from safeguard.review import views as review_views
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("healthz", review_views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", review_views.home, name="home"),
+]

@@ -1,0 +1,1 @@
+"""The evidence vault: content items, and their bytes encrypted and content-addressed."""

@@ -1,0 +1,1 @@
+"""Intake: escalation channels, their schema, and idempotent, durable acceptance."""

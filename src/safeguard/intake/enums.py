@@ -1,0 +1,47 @@
+"""The closed vocabularies of the intake contract."""
+
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    USER_REPORT = "user_report"
+    LAW_ENFORCEMENT = "law_enforcement"
+    INTERNAL = "internal"
+    AUTOMATED = "automated"
+    HOTLINE = "hotline"
+
+
+class Category(StrEnum):
+    CSAM = "csam"
+    GROOMING = "grooming"
+    SEXTORTION = "sextortion"
+    SELF_HARM = "self_harm"
+    IMMINENT_DANGER = "imminent_danger"
+    TRAFFICKING = "trafficking"
+    OTHER = "other"
+
+
+class SubjectRole(StrEnum):
+    SUSPECT = "suspect"
+    VICTIM = "victim"
+    REPORTER = "reporter"
+
+
+class ContentKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    MESSAGE_THREAD = "message_thread"
+    LIVESTREAM = "livestream"
+    PROFILE = "profile"
+
+
+class LERequestType(StrEnum):
+    """What a law-enforcement escalation asks for; triage treats emergency requests as P0."""
+
+    EMERGENCY_DISCLOSURE = "emergency_disclosure"
+    PRESERVATION = "preservation"
+    LEGAL_PROCESS = "legal_process"
+    OTHER = "other"
+
+
+MEDIA_KINDS = frozenset({ContentKind.IMAGE, ContentKind.VIDEO})

@@ -1,0 +1,68 @@
+"""Turning stored escalations into the API's response shapes, so route code stays thin."""
+
+from __future__ import annotations
+
+from safeguard.evidence.models import ContentItem
+from safeguard.intake.models import Escalation
+from safeguard.intake.schemas import (
+    ContentOut,
+    ContentRef,
+    EscalationDetail,
+    EscalationOut,
+    LawEnforcementIn,
+    SubjectOut,
+)
+
+
+def content_out(item: ContentItem) -> ContentOut:
+    return ContentOut(
+        id=item.pk,
+        platform_id=item.platform_id,
+        kind=item.kind,
+        text=item.text,
+        live=item.live,
+        sha256=item.blob_id or item.declared_sha256 or None,
+        has_media=item.blob_id is not None,
+    )
+
+
+def escalation_detail(escalation: Escalation) -> EscalationDetail:
+    le = escalation.payload.get("law_enforcement")
+    return EscalationDetail(
+        id=escalation.pk,
+        case_id=escalation.case_link.case_id,
+        channel=escalation.channel,
+        external_id=escalation.external_id,
+        caller=escalation.caller.username,
+        category=escalation.category,
+        summary=escalation.summary,
+        occurred_at=escalation.occurred_at,
+        received_at=escalation.received_at,
+        subjects=[
+            SubjectOut(
+                platform_id=link.subject.platform_id,
+                role=link.role,
+                age=link.age,
+                country=link.country or None,
+            )
+            for link in escalation.subjects.all()
+        ],
+        content=[content_out(link.content) for link in escalation.content.all()],
+        law_enforcement=LawEnforcementIn.model_validate(le) if le else None,
+    )
+
+
+def intake_response(escalation: Escalation, case_id: object) -> EscalationOut:
+    # Priority, deadlines and explanation stay null until triage runs at intake.
+    items = [link.content for link in escalation.content.select_related("content")]
+    return EscalationOut(
+        id=escalation.pk,
+        case_id=case_id,  # type: ignore[arg-type]
+        priority=None,
+        deadlines=None,
+        explanation=None,
+        content=[
+            ContentRef(id=i.pk, platform_id=i.platform_id, has_media=i.blob_id is not None)
+            for i in items
+        ],
+    )

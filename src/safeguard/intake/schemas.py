@@ -1,0 +1,160 @@
+"""The intake contract: the JSON an escalation is sent as, validated field by field."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from safeguard.intake.enums import Category, Channel, ContentKind, LERequestType, SubjectRole
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+PlatformId = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _iso_country(value: str) -> str:
+    upper = value.upper()
+    if not _COUNTRY.match(upper):
+        raise ValueError("must be an ISO-3166 alpha-2 code such as 'GB' or 'US'")
+    return upper
+
+
+CountryCode = Annotated[
+    str, AfterValidator(_iso_country), Field(description="ISO-3166 alpha-2, e.g. GB")
+]
+
+
+class _Strict(BaseModel):
+    # Unknown fields are refused rather than dropped, so a caller's typo is never silently lost.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SubjectIn(_Strict):
+    platform_id: PlatformId
+    role: SubjectRole
+    age: Annotated[int, Field(ge=0, le=130)] | None = None
+    country: CountryCode | None = None
+
+
+class ContentIn(_Strict):
+    platform_id: PlatformId
+    kind: ContentKind
+    text: Annotated[str, Field(max_length=100_000)] | None = None
+    live: bool = False
+    sha256: str | None = Field(default=None, description="lowercase hex SHA-256 of the media bytes")
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha256(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        lower = value.lower()
+        if not _SHA256.match(lower):
+            raise ValueError("must be 64 hexadecimal characters (SHA-256)")
+        return lower
+
+
+class LawEnforcementIn(_Strict):
+    agency: Annotated[str, Field(min_length=1, max_length=300)]
+    country: CountryCode
+    request_type: LERequestType
+    contact: Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class EscalationIn(_Strict):
+    channel: Channel
+    external_id: Annotated[str, Field(min_length=1, max_length=200)]
+    category: Category
+    summary: Annotated[str, Field(max_length=20_000)]
+    occurred_at: datetime | None = None
+    subjects: Annotated[list[SubjectIn], Field(max_length=100)] = []
+    content: Annotated[list[ContentIn], Field(max_length=500)] = []
+    # Validated even when absent, so a law-enforcement escalation without its block is refused.
+    law_enforcement: LawEnforcementIn | None = Field(default=None, validate_default=True)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a time zone offset, e.g. 2026-11-24T09:30:00Z")
+        return value
+
+    @field_validator("content")
+    @classmethod
+    def _unique_content(cls, value: list[ContentIn]) -> list[ContentIn]:
+        ids = [c.platform_id for c in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError("lists the same platform_id more than once")
+        return value
+
+    @field_validator("subjects")
+    @classmethod
+    def _unique_subjects(cls, value: list[SubjectIn]) -> list[SubjectIn]:
+        pairs = [(s.platform_id, s.role) for s in value]
+        if len(pairs) != len(set(pairs)):
+            raise ValueError("lists the same platform_id with the same role twice")
+        return value
+
+    @field_validator("law_enforcement")
+    @classmethod
+    def _law_enforcement(
+        cls, value: LawEnforcementIn | None, info: ValidationInfo
+    ) -> LawEnforcementIn | None:
+        channel = info.data.get("channel")
+        if channel is Channel.LAW_ENFORCEMENT and value is None:
+            raise ValueError("is required when channel is 'law_enforcement'")
+        if channel is not None and channel is not Channel.LAW_ENFORCEMENT and value is not None:
+            raise ValueError("is allowed only when channel is 'law_enforcement'")
+        return value
+
+
+class ContentRef(BaseModel):
+    id: uuid.UUID
+    platform_id: str
+    has_media: bool
+
+
+class EscalationOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    priority: str | None = Field(description="P0..P3; null until triage has run")
+    deadlines: dict[str, datetime] | None = Field(description="null until triage has run")
+    explanation: str | None = Field(description="why the priority; null until triage has run")
+    content: list[ContentRef]
+
+
+class SubjectOut(BaseModel):
+    platform_id: str
+    role: SubjectRole
+    age: int | None
+    country: str | None
+
+
+class ContentOut(BaseModel):
+    id: uuid.UUID
+    platform_id: str
+    kind: ContentKind
+    text: str
+    live: bool
+    sha256: str | None = Field(description="of the stored media, else the declared hash")
+    has_media: bool
+
+
+class EscalationDetail(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    channel: Channel
+    external_id: str
+    caller: str
+    category: Category
+    summary: str
+    occurred_at: datetime | None
+    received_at: datetime
+    subjects: list[SubjectOut]
+    content: list[ContentOut]
+    law_enforcement: LawEnforcementIn | None

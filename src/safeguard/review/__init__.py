@@ -1,0 +1,1 @@
+"""The staff console: sign-in and the pages specialists work in."""

@@ -1,0 +1,94 @@
+"""The synthetic demo: what it seeds, and the documented demo → verify → tamper path end to end."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from safeguard.config.demo import PATTERNS, demo_escalations, demo_seed, pattern_png
+from safeguard.evidence.models import ContentItem
+from safeguard.evidence.services import vault
+from safeguard.intake.enums import Category, Channel
+from safeguard.intake.models import Escalation
+from safeguard.intake.schemas import EscalationIn
+
+
+def test_demo_escalations_cover_every_channel_and_category() -> None:
+    rows = [EscalationIn.model_validate(r) for r in demo_escalations()]
+
+    assert 25 <= len(rows) <= 35
+    assert {r.channel for r in rows} == set(Channel)
+    assert {r.category for r in rows} == set(Category)
+
+
+@pytest.mark.parametrize("kind", PATTERNS)
+def test_patterns_are_real_distinct_images(kind: str) -> None:
+    a, b = pattern_png(kind, 1), pattern_png(kind, 2)
+    assert a != b
+    with Image.open(__import__("io").BytesIO(a)) as image:
+        assert image.size == (256, 256)
+
+
+@pytest.mark.django_db
+def test_seeding_twice_seeds_once(settings: object, tmp_path: Path) -> None:
+    settings.SAFEGUARD_VAR_DIR = tmp_path  # type: ignore[attr-defined]
+
+    first = demo_seed()
+    second = demo_seed()
+
+    assert first == second
+    assert Escalation.objects.count() == len(demo_escalations())
+    images = ContentItem.objects.filter(kind="image")
+    assert images.exists()
+    assert all(item.blob_id for item in images)
+    item = images.first()
+    assert item is not None
+    assert item.blob_id is not None
+    assert vault().read(item.blob_id)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _clean_env(var_dir: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SAFEGUARD_") and k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
+    }
+    env.update({"SAFEGUARD_ENV": "development", "SAFEGUARD_VAR_DIR": str(var_dir)})
+    return env
+
+
+def _safeguard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "safeguard.config.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_demo_then_verify_then_tamper_by_hand(tmp_path: Path) -> None:
+    env = _clean_env(tmp_path)
+
+    seeded = _safeguard(env, "demo", "--seed-only")
+    assert seeded.returncode == 0, seeded.stderr
+    assert "curl" in seeded.stdout
+    assert "sam.specialist" in seeded.stdout
+
+    intact = _safeguard(env, "audit", "verify")
+    assert intact.returncode == 0, intact.stderr
+    assert "audit chain intact" in intact.stdout
+
+    with sqlite3.connect(tmp_path / "safeguard.sqlite3") as db:
+        db.execute("UPDATE audit_auditevent SET data = '{}' WHERE seq = 5")
+
+    broken = _safeguard(env, "audit", "verify")
+    assert broken.returncode != 0
+    assert "(edited) at event #5" in broken.stderr
