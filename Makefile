@@ -19,10 +19,10 @@ demo: $(STAMP)
 	SAFEGUARD_ENV=development $(BIN)/safeguard demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
-	SAFEGUARD_ENV=test $(BIN)/safeguard makemigrations --check --dry-run
-	SAFEGUARD_ENV=test $(BIN)/safeguard diagrams --check
+	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
+	SAFEGUARD_ENV=test SAFEGUARD_VAR_DIR=var/test $(BIN)/safeguard makemigrations --check --dry-run
+	SAFEGUARD_ENV=test SAFEGUARD_VAR_DIR=var/test $(BIN)/safeguard diagrams --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src/safeguard/audit/chain.py src/safeguard/evidence/vault.py \
