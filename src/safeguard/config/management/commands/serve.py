@@ -18,5 +18,4 @@ class Command(BaseCommand):
 
         from safeguard.config.wsgi import application
 
-        self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/")
         serve(application, host=options["host"], port=options["port"], threads=options["threads"])
