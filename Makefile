@@ -27,7 +27,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src/safeguard/audit/chain.py src/safeguard/evidence/vault.py \
 		src/safeguard/cases/workflow.py src/safeguard/accounts/permissions.py \
-		src/safeguard/config/env.py
+		src/safeguard/config/env.py src/safeguard/triage/policy.py src/safeguard/triage/context.py \
+		src/safeguard/actions/webhooks.py src/safeguard/signals
 
 pytest: $(STAMP)
 	$(BIN)/pytest

@@ -26,6 +26,18 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/audit/events"): frozenset({R.AUDITOR}),
     ("GET", "/audit/verify"): frozenset({R.AUDITOR, R.ADMIN}),
     ("GET", "/me"): EVERYONE,
+    ("GET", "/queues"): frozenset({R.SPECIALIST, R.LEAD}),
+    ("PUT", "/queues/{name}"): frozenset({R.ADMIN}),
+    ("POST", "/queues/{name}/next"): frozenset({R.SPECIALIST, R.LEAD}),
+    ("POST", "/cases/{case_id}/claim/renew"): frozenset({R.SPECIALIST, R.LEAD}),
+    ("POST", "/cases/{case_id}/claim/release"): frozenset({R.SPECIALIST, R.LEAD}),
+    ("POST", "/cases/{case_id}/reassign"): frozenset({R.LEAD}),
+    ("POST", "/cases/{case_id}/priority"): frozenset({R.LEAD}),
+    ("GET", "/triage/policy"): frozenset({R.SPECIALIST, R.LEAD, R.ADMIN}),
+    ("PUT", "/triage/policy"): frozenset({R.ADMIN}),
+    ("POST", "/triage/explain"): frozenset({R.SPECIALIST, R.LEAD, R.ADMIN}),
+    ("GET", "/pages"): frozenset({R.SPECIALIST, R.LEAD}),
+    ("POST", "/pages/{page_id}/ack"): frozenset({R.SPECIALIST, R.LEAD}),
 }
 
 

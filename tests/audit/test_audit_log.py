@@ -45,7 +45,7 @@ def test_an_event_rolls_back_with_its_change() -> None:
     assert not AuditEvent.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_recording_outside_a_transaction_is_refused() -> None:
     with pytest.raises(RuntimeError, match="inside the transaction"):
         audit_record(

@@ -31,7 +31,7 @@ def test_a_case_with_its_escalations_in_order(service_api: Any, specialist_api: 
 
     assert response.status_code == 200
     body = response.json()
-    assert body["state"] == "new"
+    assert body["state"] == "triaged"
     assert body["suspects"] == ["user:a"]
     assert [e["id"] for e in body["escalations"]] == [first["id"], second["id"]]
     assert body["escalations"][1]["content"][0]["platform_id"] == "thread:2"

@@ -33,26 +33,34 @@ def case(service_api: Any) -> Case:
     return Case.objects.get(pk=body["case_id"])
 
 
+def test_intake_triages_a_new_case(case: Case) -> None:
+    assert case.state == CaseState.TRIAGED
+    event = AuditEvent.objects.get(
+        event_type=AuditEventType.CASE_TRANSITIONED, target_id=str(case.pk)
+    )
+    assert event.data["transition"] == "triage"
+    assert event.actor is None
+
+
 def test_the_whole_lifecycle_with_reopen(case: Case) -> None:
     lead = UserFactory(role=Role.LEAD.value)
-    path = [T.TRIAGE, T.START_REVIEW, T.DECIDE, T.RECORD_ACTIONS, T.CLOSE, T.REOPEN]
+    path = [T.START_REVIEW, T.DECIDE, T.RECORD_ACTIONS, T.CLOSE, T.REOPEN]
     states = []
     for transition in path:
-        actor = None if transition is T.TRIAGE else lead
         case = case_transition(
             case=case,
             transition=transition,
-            actor=actor,
+            actor=lead,
             source=AuditSource.CONSOLE,
             reason="new information" if transition is T.REOPEN else "",
         )
         states.append(case.state)
 
-    assert states == ["triaged", "in_review", "decided", "actioned", "closed", "triaged"]
+    assert states == ["in_review", "decided", "actioned", "closed", "triaged"]
     events = AuditEvent.objects.filter(
         event_type=AuditEventType.CASE_TRANSITIONED, target_id=str(case.pk)
     ).order_by("seq")
-    assert [e.data["transition"] for e in events] == [t.value for t in path]
+    assert [e.data["transition"] for e in events] == ["triage", *(t.value for t in path)]
     assert events.last().actor == lead  # type: ignore[union-attr]
     assert Case.objects.get(pk=case.pk).closed_at is None
 
@@ -60,15 +68,14 @@ def test_the_whole_lifecycle_with_reopen(case: Case) -> None:
 def test_an_illegal_transition_is_refused_and_changes_nothing(case: Case) -> None:
     before = AuditEvent.objects.count()
 
-    with pytest.raises(IllegalTransition, match="cannot decide a case that is new"):
+    with pytest.raises(IllegalTransition, match="cannot decide a case that is triaged"):
         case_transition(case=case, transition=T.DECIDE, actor=None, source=AuditSource.SYSTEM)
 
-    assert Case.objects.get(pk=case.pk).state == CaseState.NEW
+    assert Case.objects.get(pk=case.pk).state == CaseState.TRIAGED
     assert AuditEvent.objects.count() == before
 
 
 def test_a_person_needs_the_transitions_permission(case: Case) -> None:
-    case_transition(case=case, transition=T.TRIAGE, actor=None, source=AuditSource.SYSTEM)
     auditor = UserFactory(role=Role.AUDITOR.value)
 
     with pytest.raises(CasePermissionDenied, match="cases:case:review"):
@@ -78,7 +85,7 @@ def test_a_person_needs_the_transitions_permission(case: Case) -> None:
 
 
 def test_reopening_needs_a_reason(case: Case) -> None:
-    for t in (T.TRIAGE, T.START_REVIEW, T.DECIDE, T.CLOSE):
+    for t in (T.START_REVIEW, T.DECIDE, T.CLOSE):
         case = case_transition(case=case, transition=t, actor=None, source=AuditSource.SYSTEM)
     lead = UserFactory(role=Role.LEAD.value)
 

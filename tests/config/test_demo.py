@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from safeguard.config.demo import PATTERNS, demo_escalations, demo_seed, pattern_png
+from safeguard.config.demo import PATTERNS, demo_seed, pattern_png
+from safeguard.config.demo_data import demo_escalations
 from safeguard.evidence.models import ContentItem
 from safeguard.evidence.services import vault
 from safeguard.intake.enums import Category, Channel

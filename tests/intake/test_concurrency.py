@@ -18,7 +18,7 @@ from safeguard.intake.schemas import EscalationIn
 from safeguard.intake.services import escalation_intake
 from tests.conftest import escalation_body
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 WORKERS = 8
 

@@ -35,11 +35,16 @@ def test_accepts_an_escalation_and_opens_a_case(service_api: Any) -> None:
     assert body["content"][0]["platform_id"] == "thread:1"
     assert escalation.payload["subjects"][1]["country"] == "GB"
     types = list(AuditEvent.objects.values_list("event_type", flat=True).order_by("seq"))
-    assert types[-3:] == [
+    assert types[-5:] == [
         AuditEventType.ESCALATION_RECEIVED,
         AuditEventType.CASE_OPENED,
         AuditEventType.CASE_ESCALATION_JOINED,
+        AuditEventType.CASE_TRANSITIONED,
+        AuditEventType.CASE_TRIAGED,
     ]
+    assert body["priority"] in {"P0", "P1", "P2", "P3"}
+    assert body["explanation"]
+    assert set(body["deadlines"]) == {"first_action", "warn"}
 
 
 def test_resending_the_same_external_id_returns_200_and_the_same_ids(

@@ -18,6 +18,12 @@ class Permission(StrEnum):
     CASES_CASE_DECIDE = "cases:case:decide"
     CASES_CASE_CLOSE = "cases:case:close"
     CASES_CASE_REOPEN = "cases:case:reopen"
+    CASES_CASE_ASSIGN = "cases:case:assign"
+    CASES_CASE_PRIORITIZE = "cases:case:prioritize"
+    CASES_QUEUE_MANAGE = "cases:queue:manage"
+    TRIAGE_POLICY_MANAGE = "triage:policy:manage"
+    TRIAGE_POLICY_READ = "triage:policy:read"
+    ROTA_PAGE_ACKNOWLEDGE = "rota:page:acknowledge"
     AUDIT_EVENT_READ = "audit:event:read"
     AUDIT_CHAIN_VERIFY = "audit:chain:verify"
     ACCOUNTS_USER_MANAGE = "accounts:user:manage"
@@ -45,12 +51,14 @@ _SPECIALIST = frozenset(
         P.CASES_CASE_REVIEW,
         P.CASES_CASE_DECIDE,
         P.CASES_CASE_CLOSE,
+        P.TRIAGE_POLICY_READ,
+        P.ROTA_PAGE_ACKNOWLEDGE,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SPECIALIST: _SPECIALIST,
-    Role.LEAD: _SPECIALIST | {P.CASES_CASE_REOPEN},
+    Role.LEAD: _SPECIALIST | {P.CASES_CASE_REOPEN, P.CASES_CASE_ASSIGN, P.CASES_CASE_PRIORITIZE},
     Role.LEGAL: frozenset({P.CASES_CASE_READ, P.INTAKE_ESCALATION_READ}),
     Role.LE_PARTNER: frozenset({P.INTAKE_LE_REQUEST_CREATE}),
     # Auditors read everything that is recorded and change nothing.
@@ -58,7 +66,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {P.AUDIT_EVENT_READ, P.AUDIT_CHAIN_VERIFY, P.CASES_CASE_READ, P.INTAKE_ESCALATION_READ}
     ),
     # Administrators run the system; they do not read cases unless also given a case role.
-    Role.ADMIN: frozenset({P.ACCOUNTS_USER_MANAGE, P.ACCOUNTS_TOKEN_MANAGE, P.AUDIT_CHAIN_VERIFY}),
+    Role.ADMIN: frozenset(
+        {
+            P.ACCOUNTS_USER_MANAGE,
+            P.ACCOUNTS_TOKEN_MANAGE,
+            P.AUDIT_CHAIN_VERIFY,
+            P.CASES_QUEUE_MANAGE,
+            P.TRIAGE_POLICY_MANAGE,
+            P.TRIAGE_POLICY_READ,
+        }
+    ),
     # The host platform sends escalations and media; it never reads the team's cases.
     Role.SERVICE: frozenset({P.INTAKE_ESCALATION_CREATE, P.EVIDENCE_MEDIA_UPLOAD}),
 }

@@ -7,7 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from safeguard.cases.workflow import CaseState
+from safeguard.cases.workflow import CaseState, Priority
 
 
 class Subject(models.Model):
@@ -32,14 +32,47 @@ class Case(models.Model):
     holder = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The holder's claim is a lease: after this moment anyone may claim the case again.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # Triage's current answer for the case (the history is in triage.TriageRecord).
+    priority = models.CharField(
+        max_length=2, choices=[(p.value, p.value) for p in Priority], blank=True
+    )
+    queue = models.CharField(max_length=64, blank=True)
+    explanation = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    first_action_due = models.DateTimeField(null=True, blank=True)
+    warn_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    # Set when the first-action deadline passed unmet; breached cases are served first.
+    breached_at = models.DateTimeField(null=True, blank=True)
+    first_action_at = models.DateTimeField(null=True, blank=True)
     # One child-safety case per suspect: grouping looks a suspect up here among open cases.
     suspects = models.ManyToManyField(Subject, related_name="cases_as_suspect", blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["state", "opened_at"])]
+        indexes = [
+            models.Index(fields=["state", "opened_at"]),
+            models.Index(fields=["queue", "state", "priority", "first_action_due"]),
+        ]
 
     def __str__(self) -> str:
         return f"case {self.id} ({self.state})"
+
+
+class Queue(models.Model):
+    """A named queue of cases; who may work it is a set of roles and of named people."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    roles = models.JSONField(default=list, blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class CaseEscalation(models.Model):

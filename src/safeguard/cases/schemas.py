@@ -30,6 +30,14 @@ class CaseEscalationOut(BaseModel):
 class CaseOut(BaseModel):
     id: uuid.UUID
     state: CaseState
+    priority: str | None
+    queue: str | None
+    explanation: str | None
+    tags: list[str]
+    first_action_due: datetime | None
+    breached_at: datetime | None
+    holder: str | None
+    lease_until: datetime | None
     opened_at: datetime
     updated_at: datetime
     closed_at: datetime | None
@@ -42,6 +50,14 @@ def case_out(case: Case) -> CaseOut:
     return CaseOut(
         id=case.pk,
         state=CaseState(case.state),
+        priority=case.priority or None,
+        queue=case.queue or None,
+        explanation=case.explanation or None,
+        tags=list(case.tags),
+        first_action_due=case.first_action_due,
+        breached_at=case.breached_at,
+        holder=case.holder.username if case.holder is not None else None,
+        lease_until=case.lease_until,
         opened_at=case.opened_at,
         updated_at=case.updated_at,
         closed_at=case.closed_at,

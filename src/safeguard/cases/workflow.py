@@ -17,6 +17,15 @@ class CaseState(StrEnum):
     CLOSED = "closed"
 
 
+class Priority(StrEnum):
+    """P0 is the most urgent; the values sort in order of urgency."""
+
+    P0 = "P0"
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+
+
 class CaseTransition(StrEnum):
     TRIAGE = "triage"
     START_REVIEW = "start_review"

@@ -13,6 +13,8 @@ from safeguard.accounts.auth import InvalidToken, PermissionDenied, deny_all
 from safeguard.audit.api import router as audit_router
 from safeguard.audit.selectors import AuditAccessDenied
 from safeguard.cases.api import router as cases_router
+from safeguard.cases.queue_api import router as queues_router
+from safeguard.cases.queues import ClaimError, NotHolder, QueueNotFound
 from safeguard.cases.selectors import CaseNotFound
 from safeguard.cases.services import CasePermissionDenied, ReasonRequired
 from safeguard.cases.workflow import IllegalTransition
@@ -24,6 +26,12 @@ from safeguard.evidence.vault import HashMismatch, TooLarge
 from safeguard.intake.api import router as intake_router
 from safeguard.intake.selectors import EscalationNotFound
 from safeguard.intake.services import ChannelNotAllowed, ContentConflict, IdempotencyConflict
+from safeguard.rota.api import router as rota_router
+from safeguard.rota.selectors import PageNotFound
+from safeguard.rota.services import PageError
+from safeguard.triage.api import router as triage_router
+from safeguard.triage.policy import PolicyError
+from safeguard.triage.services import OverrideError, PolicyConflict
 
 
 class _ExplainingParser(Parser):
@@ -47,7 +55,16 @@ api = NinjaAPI(
     parser=_ExplainingParser(),
 )
 
-for router in (intake_router, evidence_router, cases_router, audit_router, accounts_router):
+for router in (
+    intake_router,
+    evidence_router,
+    cases_router,
+    queues_router,
+    triage_router,
+    rota_router,
+    audit_router,
+    accounts_router,
+):
     api.add_router("", router)
 
 
@@ -123,5 +140,13 @@ for exc_type, code in (
     (MediaNotAccepted, 422),
     (UploadRefused, 422),
     (ReasonRequired, 422),
+    (QueueNotFound, 404),
+    (PageNotFound, 404),
+    (PageError, 403),
+    (NotHolder, 409),
+    (ClaimError, 422),
+    (PolicyConflict, 409),
+    (PolicyError, 422),
+    (OverrideError, 422),
 ):
     api.add_exception_handler(exc_type, _status(code))

@@ -12,9 +12,17 @@ _DEVELOPMENT_COMMANDS = {"demo"}
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:2] == ["triage", "explain"]:
+        # Pure: works in a fresh checkout before any database or secret exists.
+        from safeguard.triage.explain import main as explain
+
+        raise SystemExit(explain(args[2:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safeguard.config.settings")
     if args and args[0] in _DEVELOPMENT_COMMANDS:
         os.environ.setdefault("SAFEGUARD_ENV", "development")
+        # The demo's on-call list: P0 pages go to the demo specialist, then the demo lead.
+        os.environ.setdefault("SAFEGUARD_ONCALL", "sam.specialist")
+        os.environ.setdefault("SAFEGUARD_ONCALL_LEAD", "lee.lead")
     from safeguard.config.env import ConfigurationError
 
     try:

@@ -36,6 +36,15 @@ class Config:
     database_url: str | None
     max_media_bytes: int
     allowed_hosts: list[str]
+    oncall: list[str]
+    oncall_lead: str
+    paging_webhook_url: str
+    paging_webhook_secret: bytes
+    page_ack_seconds: int
+    email_backend: str
+    email_from: str
+    email_host: str
+    email_port: int
 
 
 def _read_mode(env: dict[str, str]) -> Mode:
@@ -117,6 +126,22 @@ def load(env: dict[str, str] | None = None) -> Config:
         raise ConfigurationError("SAFEGUARD_MAX_MEDIA_BYTES must be positive.")
 
     hosts = env.get("SAFEGUARD_ALLOWED_HOSTS", "127.0.0.1,localhost")
+    webhook_url = env.get("SAFEGUARD_PAGING_WEBHOOK_URL", "")
+    webhook_secret = env.get("SAFEGUARD_PAGING_WEBHOOK_SECRET", "")
+    if webhook_url and not webhook_secret:
+        if not generated:
+            raise ConfigurationError(
+                "SAFEGUARD_PAGING_WEBHOOK_URL is set but SAFEGUARD_PAGING_WEBHOOK_SECRET is not: "
+                "pages are signed, and the receiver needs the shared secret to trust them."
+            )
+        webhook_secret = _file_secret(
+            var_dir / "paging-webhook.secret", secrets.token_urlsafe(32).encode()
+        ).decode()
+    ack_raw = env.get("SAFEGUARD_PAGE_ACK_SECONDS", "300")
+    if not ack_raw.isdigit() or int(ack_raw) <= 0:
+        raise ConfigurationError(
+            f"SAFEGUARD_PAGE_ACK_SECONDS={ack_raw!r} must be a positive whole number of seconds."
+        )
     return Config(
         mode=mode,
         var_dir=var_dir,
@@ -124,5 +149,29 @@ def load(env: dict[str, str] | None = None) -> Config:
         vault_key=vault_key,
         database_url=env.get("DATABASE_URL") or None,
         max_media_bytes=max_media_bytes,
-        allowed_hosts=[h.strip() for h in hosts.split(",") if h.strip()],
+        allowed_hosts=_csv(hosts),
+        oncall=_csv(env.get("SAFEGUARD_ONCALL", "")),
+        oncall_lead=env.get("SAFEGUARD_ONCALL_LEAD", "").strip(),
+        paging_webhook_url=webhook_url,
+        paging_webhook_secret=webhook_secret.encode(),
+        page_ack_seconds=int(ack_raw),
+        # Without an SMTP host, e-mail pages are written to the log (the console backend).
+        email_backend=(
+            "django.core.mail.backends.smtp.EmailBackend"
+            if env.get("SAFEGUARD_SMTP_HOST")
+            else "django.core.mail.backends.console.EmailBackend"
+        ),
+        email_from=env.get("SAFEGUARD_EMAIL_FROM", "safeguard@localhost"),
+        email_host=env.get("SAFEGUARD_SMTP_HOST", "localhost"),
+        email_port=_port(env.get("SAFEGUARD_SMTP_PORT", "25")),
     )
+
+
+def _port(raw: str) -> int:
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigurationError(f"SAFEGUARD_SMTP_PORT={raw!r} is not a port number.")
+    return int(raw)
+
+
+def _csv(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]

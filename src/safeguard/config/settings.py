@@ -18,6 +18,16 @@ SAFEGUARD_VAR_DIR = CONFIG.var_dir
 SAFEGUARD_VAULT_DIR = CONFIG.var_dir / "vault"
 SAFEGUARD_VAULT_KEY = CONFIG.vault_key
 SAFEGUARD_MAX_MEDIA_BYTES = CONFIG.max_media_bytes
+# Until the rota lands, on-call is an ordered list of usernames; a P0 pages the first, and an
+# unacknowledged page pages the next one and the lead.
+SAFEGUARD_ONCALL = CONFIG.oncall
+SAFEGUARD_ONCALL_LEAD = CONFIG.oncall_lead
+SAFEGUARD_PAGING_WEBHOOK_URL = CONFIG.paging_webhook_url
+SAFEGUARD_PAGING_WEBHOOK_SECRET = CONFIG.paging_webhook_secret
+SAFEGUARD_PAGE_ACK_SECONDS = CONFIG.page_ack_seconds
+SAFEGUARD_LEASE_SECONDS = 600
+# Webhook retries wait 2 s, 4 s, 8 s … (capped at ten minutes).
+SAFEGUARD_WEBHOOK_BACKOFF_SECONDS = 2.0
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -35,6 +45,8 @@ INSTALLED_APPS = [
     "safeguard.evidence",
     "safeguard.cases",
     "safeguard.review",
+    "safeguard.triage",
+    "safeguard.rota",
 ]
 
 MIDDLEWARE = [
@@ -123,6 +135,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+EMAIL_BACKEND = CONFIG.email_backend
+DEFAULT_FROM_EMAIL = CONFIG.email_from
+EMAIL_HOST = CONFIG.email_host
+EMAIL_PORT = CONFIG.email_port
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

@@ -11,5 +11,7 @@ urlpatterns = [
     path("healthz", review_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("pages/", review_views.pages, name="pages"),
+    path("pages/<uuid:page_id>/ack", review_views.page_ack, name="page-ack"),
     path("", review_views.home, name="home"),
 ]

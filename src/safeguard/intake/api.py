@@ -25,9 +25,7 @@ router = Router(tags=["intake"])
 )
 def escalation_create(request: HttpRequest, payload: EscalationIn) -> Status[EscalationOut]:
     result = escalation_intake(payload=payload, caller=request.auth, source=AuditSource.API)  # type: ignore[attr-defined]
-    return Status(
-        201 if result.created else 200, intake_response(result.escalation, result.case.pk)
-    )
+    return Status(201 if result.created else 200, intake_response(result.escalation, result.case))
 
 
 @router.get(

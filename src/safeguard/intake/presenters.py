@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from safeguard.cases.models import Case
 from safeguard.evidence.models import ContentItem
 from safeguard.intake.models import Escalation
 from safeguard.intake.schemas import (
@@ -52,15 +53,20 @@ def escalation_detail(escalation: Escalation) -> EscalationDetail:
     )
 
 
-def intake_response(escalation: Escalation, case_id: object) -> EscalationOut:
-    # Priority, deadlines and explanation stay null until triage runs at intake.
+def intake_response(escalation: Escalation, case: Case) -> EscalationOut:
+    """The case's current triage: automatic triage may have kept a more urgent earlier answer."""
     items = [link.content for link in escalation.content.select_related("content")]
+    deadlines = None
+    if case.first_action_due is not None:
+        deadlines = {"first_action": case.first_action_due}
+        if case.warn_at is not None:
+            deadlines["warn"] = case.warn_at
     return EscalationOut(
         id=escalation.pk,
-        case_id=case_id,  # type: ignore[arg-type]
-        priority=None,
-        deadlines=None,
-        explanation=None,
+        case_id=case.pk,
+        priority=case.priority or None,
+        deadlines=deadlines,
+        explanation=case.explanation or None,
         content=[
             ContentRef(id=i.pk, platform_id=i.platform_id, has_media=i.blob_id is not None)
             for i in items

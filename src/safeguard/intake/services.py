@@ -20,6 +20,7 @@ from safeguard.evidence.models import ContentItem
 from safeguard.intake.enums import Channel, SubjectRole
 from safeguard.intake.models import Escalation, EscalationContent, EscalationSubject
 from safeguard.intake.schemas import EscalationIn
+from safeguard.triage.services import case_triage
 
 
 class IntakeError(Exception):
@@ -174,6 +175,10 @@ def _accept(caller: User, payload: EscalationIn, digest: str, source: AuditSourc
     case, _ = case_for_escalation(
         escalation=escalation, suspects=suspects, actor=caller, source=source
     )
+    # Triage runs in the same transaction: the 201 carries the priority, and a P0's page is
+    # enqueued if and only if the escalation is stored.
+    case_triage(case=case, escalation=escalation, source=source)
+    case.refresh_from_db()
     return IntakeResult(escalation=escalation, case=case, created=True)
 
 

@@ -35,23 +35,7 @@ class Migration(migrations.Migration):
                 ),
                 ("seq", models.BigIntegerField(unique=True)),
                 ("created_at", models.DateTimeField()),
-                (
-                    "event_type",
-                    models.CharField(
-                        choices=[
-                            ("escalation.received", "escalation.received"),
-                            ("case.opened", "case.opened"),
-                            ("case.escalation_joined", "case.escalation_joined"),
-                            ("case.transitioned", "case.transitioned"),
-                            ("content.media_stored", "content.media_stored"),
-                            ("user.created", "user.created"),
-                            ("user.role_changed", "user.role_changed"),
-                            ("token.created", "token.created"),
-                            ("token.revoked", "token.revoked"),
-                        ],
-                        max_length=64,
-                    ),
-                ),
+                ("event_type", models.CharField(max_length=64)),
                 ("actor_label", models.CharField(max_length=200)),
                 (
                     "source",

@@ -6,15 +6,17 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from safeguard.cases.workflow import diagram_markdown
+from safeguard.triage.explain import demo_table_markdown
 
-DIAGRAMS = {"case.md": diagram_markdown}
+# Documents generated from code, by path under docs/.
+DIAGRAMS = {"process/case.md": diagram_markdown, "triage.md": demo_table_markdown}
 
 
 class Command(BaseCommand):
-    help = "Write docs/process/*.md from the workflows; with --check, fail if any differs."
+    help = "Write the generated docs (process diagrams, the demo triage table); --check compares."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--out", default="docs/process")
+        parser.add_argument("--out", default="docs")
         parser.add_argument("--check", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -29,7 +31,7 @@ class Command(BaseCommand):
             if options["check"]:
                 stale.append(str(path))
             else:
-                out.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
                 self.stdout.write(f"wrote {path}")
         if stale:

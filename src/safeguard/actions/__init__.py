@@ -1,0 +1,1 @@
+"""Actions in the world: signed webhooks now; the platform adapter builds on them."""

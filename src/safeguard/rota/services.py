@@ -1,0 +1,227 @@
+"""Paging: send, deliver (webhook with retries, e-mail), acknowledge, escalate if unanswered."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from safeguard.accounts.models import User
+from safeguard.accounts.permissions import Permission
+from safeguard.actions import webhooks
+from safeguard.audit.events import AuditEventType, AuditSource
+from safeguard.audit.services import audit_record
+from safeguard.cases.models import Case
+from safeguard.rota.models import Page, PageKind
+from safeguard.rota.oncall import oncall_lead, oncall_person
+
+MAX_WEBHOOK_ATTEMPTS = 8
+
+
+class PageError(Exception):
+    pass
+
+
+def _send(
+    *, case: Case, kind: PageKind, recipient: User, incident: uuid.UUID, round_: int, message: str
+) -> Page:
+    from safeguard.rota.tasks import page_deliver
+
+    page = Page.objects.create(
+        incident=incident,
+        kind=kind.value,
+        case=case,
+        recipient=recipient,
+        round=round_,
+        message=message,
+        created_at=timezone.now(),
+    )
+    audit_record(
+        event_type=AuditEventType.PAGE_SENT,
+        actor=None,
+        source=AuditSource.SYSTEM,
+        target_type="case",
+        target_id=case.pk,
+        data={"page": str(page.pk), "kind": kind.value, "to": recipient.username, "round": round_},
+    )
+    # Enqueued in this transaction: with the database task backend the page is sent if and
+    # only if the change that caused it commits.
+    page_deliver.enqueue(page_id=str(page.pk), attempt=1)
+    return page
+
+
+def page_p0(*, case: Case, reason: str) -> list[Page]:
+    """Page the first person on call about a P0 at once; unacknowledged, it escalates."""
+    from safeguard.rota.tasks import page_check_acknowledged
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("page_p0 must run inside the transaction that made the case P0")
+    incident = uuid.uuid4()
+    first = oncall_person(0)
+    recipients = [first] if first is not None else []
+    if not recipients:
+        # Nobody configured on call: the lead is paged rather than no one.
+        lead = oncall_lead()
+        recipients = [lead] if lead is not None else []
+    message = f"P0 case {case.pk}: {reason}"[:500]
+    pages = [
+        _send(
+            case=case, kind=PageKind.P0, recipient=r, incident=incident, round_=0, message=message
+        )
+        for r in recipients
+    ]
+    if pages:
+        page_check_acknowledged.using(
+            run_after=timezone.now() + timedelta(seconds=settings.SAFEGUARD_PAGE_ACK_SECONDS)
+        ).enqueue(incident=str(incident), round_=0)
+    return pages
+
+
+def page_notice(*, case: Case, kind: PageKind, recipients: list[User], message: str) -> list[Page]:
+    """A one-off notice (deadline warning or breach); no acknowledgement chain."""
+    incident = uuid.uuid4()
+    return [
+        _send(case=case, kind=kind, recipient=r, incident=incident, round_=0, message=message)
+        for r in {u.pk: u for u in recipients}.values()
+    ]
+
+
+def page_escalate_if_unacknowledged(*, incident: uuid.UUID, round_: int) -> list[Page]:
+    """Called when a P0 page's acknowledgement window ends: page the next person and the lead."""
+    from safeguard.rota.tasks import page_check_acknowledged
+
+    with transaction.atomic():
+        pages = list(Page.objects.select_for_update().filter(incident=incident).order_by("round"))
+        if not pages or any(p.acknowledged_at for p in pages):
+            return []
+        case = pages[0].case
+        next_round = round_ + 1
+        recipients: list[User] = []
+        nxt = oncall_person(next_round)
+        if nxt is not None:
+            recipients.append(nxt)
+        lead = oncall_lead()
+        if lead is not None and lead not in recipients:
+            recipients.append(lead)
+        already = {(p.recipient_id, p.round) for p in pages}
+        message = f"UNACKNOWLEDGED P0 case {case.pk}: {pages[0].message}"[:500]
+        sent = [
+            _send(
+                case=case,
+                kind=PageKind.P0,
+                recipient=r,
+                incident=incident,
+                round_=next_round,
+                message=message,
+            )
+            for r in recipients
+            if (r.pk, next_round) not in already
+        ]
+        audit_record(
+            event_type=AuditEventType.PAGE_ESCALATED,
+            actor=None,
+            source=AuditSource.TASK,
+            target_type="case",
+            target_id=case.pk,
+            data={
+                "incident": str(incident),
+                "round": next_round,
+                "to": [p.recipient.username for p in sent],
+            },
+        )
+        # Keep escalating down the list while it lasts; the lead has been paged at each step.
+        if nxt is not None:
+            page_check_acknowledged.using(
+                run_after=timezone.now() + timedelta(seconds=settings.SAFEGUARD_PAGE_ACK_SECONDS)
+            ).enqueue(incident=str(incident), round_=next_round)
+        return sent
+
+
+def _payload(page: Page) -> dict[str, object]:
+    return {
+        "type": "safeguard.page",
+        "page_id": str(page.pk),
+        "incident": str(page.incident),
+        "kind": page.kind,
+        "case_id": str(page.case_id),
+        "to": page.recipient.username,
+        "round": page.round,
+        "message": page.message,
+        "created_at": page.created_at.isoformat(),
+    }
+
+
+def page_deliver_attempt(*, page_id: uuid.UUID, attempt: int) -> bool | None:
+    """Try to deliver a page once. True: delivered; False: retry later; None: give up or done."""
+    page = Page.objects.select_related("recipient").filter(pk=page_id).first()
+    if page is None or page.delivered_at is not None:
+        return None
+    url = settings.SAFEGUARD_PAGING_WEBHOOK_URL
+    result = (
+        webhooks.deliver(url, _payload(page), settings.SAFEGUARD_PAGING_WEBHOOK_SECRET)
+        if url
+        else None
+    )
+    emailed = False
+    if page.emailed_at is None and page.recipient.email:
+        send_mail(
+            subject=f"[Safeguard {page.kind}] case {page.case_id}",
+            message=f"{page.message}\n\nAcknowledge in the console or with "
+            f"POST /api/v1/pages/{page.pk}/ack",
+            from_email=None,
+            recipient_list=[page.recipient.email],
+        )
+        emailed = True
+    with transaction.atomic():
+        locked = Page.objects.select_for_update().get(pk=page.pk)
+        now = timezone.now()
+        if emailed:
+            locked.emailed_at = now
+        locked.webhook_attempts = attempt if result is not None else locked.webhook_attempts
+        delivered = result is None or result.ok
+        if delivered:
+            locked.delivered_at = now
+        locked.save(update_fields=["emailed_at", "webhook_attempts", "delivered_at"])
+        audit_record(
+            event_type=(
+                AuditEventType.PAGE_DELIVERED if delivered else AuditEventType.PAGE_DELIVERY_FAILED
+            ),
+            actor=None,
+            source=AuditSource.TASK,
+            target_type="case",
+            target_id=locked.case_id,
+            data={
+                "page": str(locked.pk),
+                "attempt": attempt,
+                "webhook": None if result is None else (result.status, result.error),
+                "email": emailed,
+            },
+        )
+    if delivered:
+        return True
+    return False if attempt < MAX_WEBHOOK_ATTEMPTS else None
+
+
+@transaction.atomic
+def page_acknowledge(*, page: Page, actor: User, source: AuditSource) -> Page:
+    """The paged person (or a lead) takes the page; every page of its incident is answered."""
+    if page.recipient_id != actor.pk and not actor.has_permission(Permission.CASES_CASE_ASSIGN):
+        raise PageError(f"{actor.username} was not paged and is not a lead")
+    now = timezone.now()
+    pages = Page.objects.select_for_update().filter(incident=page.incident)
+    if all(p.acknowledged_at for p in pages):
+        return Page.objects.get(pk=page.pk)
+    pages.filter(acknowledged_at__isnull=True).update(acknowledged_at=now, acknowledged_by=actor)
+    audit_record(
+        event_type=AuditEventType.PAGE_ACKNOWLEDGED,
+        actor=actor,
+        source=source,
+        target_type="case",
+        target_id=page.case_id,
+        data={"page": str(page.pk), "incident": str(page.incident)},
+    )
+    return Page.objects.get(pk=page.pk)

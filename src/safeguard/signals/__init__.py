@@ -1,0 +1,1 @@
+"""Text risk signals: normalisation and indicator families matched against messages."""

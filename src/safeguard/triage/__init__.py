@@ -1,0 +1,1 @@
+"""Triage: CEL policy rules turn an escalation into a priority, deadlines, queue and reason."""

@@ -1,0 +1,80 @@
+"""Triage endpoints: read and replace the active policy, explain an escalation without saving it."""
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import BaseModel, Field
+
+from safeguard.accounts.auth import requires
+from safeguard.accounts.permissions import Permission
+from safeguard.audit.events import AuditSource
+from safeguard.intake.schemas import EscalationIn
+from safeguard.triage.context import build_context
+from safeguard.triage.models import TriagePolicy
+from safeguard.triage.services import default_policy_source, policy_activate, policy_active
+
+router = Router(tags=["triage"])
+
+
+class PolicyIn(Schema):
+    source: str = Field(min_length=1, description="the policy YAML document")
+
+
+class PolicyOut(BaseModel):
+    version: str
+    source: str
+    built_in: bool
+    uploaded_by: str | None
+    uploaded_at: datetime | None
+
+
+@router.get(
+    "/triage/policy",
+    response=PolicyOut,
+    auth=requires(Permission.TRIAGE_POLICY_READ),
+    summary="The triage policy in force",
+)
+def policy_get(request: HttpRequest) -> PolicyOut:
+    record = TriagePolicy.objects.select_related("uploaded_by").filter(active=True).first()
+    if record is None:
+        return PolicyOut(
+            version=policy_active().version,
+            source=default_policy_source(),
+            built_in=True,
+            uploaded_by=None,
+            uploaded_at=None,
+        )
+    return PolicyOut(
+        version=record.version,
+        source=record.source,
+        built_in=False,
+        uploaded_by=record.uploaded_by.username if record.uploaded_by else None,
+        uploaded_at=record.uploaded_at,
+    )
+
+
+@router.put(
+    "/triage/policy",
+    response=PolicyOut,
+    auth=requires(Permission.TRIAGE_POLICY_MANAGE),
+    summary="Replace the policy; every rule is compiled first and a bad one changes nothing",
+)
+def policy_put(request: HttpRequest, payload: PolicyIn) -> PolicyOut:
+    policy_activate(source_text=payload.source, actor=request.auth, source=AuditSource.API)  # type: ignore[attr-defined]
+    return policy_get(request)
+
+
+@router.post(
+    "/triage/explain",
+    response=dict[str, Any],
+    auth=requires(Permission.TRIAGE_POLICY_READ),
+    summary="What the policy in force would decide for an escalation; nothing is saved",
+)
+def explain(request: HttpRequest, payload: EscalationIn) -> dict[str, Any]:
+    from django.utils import timezone
+
+    context = build_context(payload.model_dump(mode="json"))
+    result: dict[str, Any] = policy_active().evaluate(context, now=timezone.now()).to_json()
+    return result

@@ -1,0 +1,146 @@
+"""`safeguard triage explain FILE.json`: the triage result for an escalation, saving nothing.
+
+Without `--database` it needs no database and no settings: the built-in default policy and no
+case history. With `--database` it uses the policy in force and the suspects' open cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from safeguard.intake.schemas import EscalationIn
+from safeguard.triage.context import build_context
+from safeguard.triage.policy import compile_policy
+
+
+class ExplainError(Exception):
+    pass
+
+
+def read_escalation(path: str) -> EscalationIn:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ExplainError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ExplainError(f"{path} is not valid JSON: {exc}") from None
+    try:
+        return EscalationIn.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise ExplainError(f"{path} is not a valid escalation: {problems}") from None
+
+
+def explain_offline(escalation: EscalationIn, now: datetime) -> dict[str, Any]:
+    source = resources.files("safeguard.triage").joinpath("default_policy.yaml").read_text("utf-8")
+    context = build_context(escalation.model_dump(mode="json"))
+    result: dict[str, Any] = compile_policy(source).evaluate(context, now=now).to_json()
+    return result
+
+
+def explain_with_database(escalation: EscalationIn, now: datetime) -> dict[str, Any]:
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safeguard.config.settings")
+    django.setup()
+    from safeguard.cases.models import Case
+    from safeguard.cases.workflow import OPEN_STATES
+    from safeguard.triage.services import policy_active
+
+    suspects = [s.platform_id for s in escalation.subjects if s.role.value == "suspect"]
+    case = (
+        Case.objects.filter(state__in=list(OPEN_STATES), suspects__platform_id__in=suspects)
+        .order_by("opened_at")
+        .first()
+        if suspects
+        else None
+    )
+    count = (case.links.count() + 1) if case is not None else 1
+    context = build_context(escalation.model_dump(mode="json"), case_escalations=count)
+    result: dict[str, Any] = policy_active().evaluate(context, now=now).to_json()
+    return result
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="safeguard triage explain")
+    parser.add_argument("file", help="an escalation in the intake contract's JSON ('-' for stdin)")
+    parser.add_argument(
+        "--database",
+        action="store_true",
+        help="use the policy in force and case history from the configured database",
+    )
+    args = parser.parse_args(argv)
+    now = datetime.now(UTC)
+    try:
+        escalation = read_escalation(args.file)
+        if args.database:
+            result = explain_with_database(escalation, now)
+        else:
+            result = explain_offline(escalation, now)
+    except ExplainError as exc:
+        sys.stderr.write(f"safeguard triage explain: {exc}\n")
+        return 2
+    sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def demo_table_markdown() -> str:
+    """docs/triage.md: how the default policy ranks each demo escalation, generated."""
+    from safeguard.config.demo_data import demo_escalations
+
+    source = resources.files("safeguard.triage").joinpath("default_policy.yaml").read_text("utf-8")
+    policy = compile_policy(source)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    # The demo's case history: earlier demo escalations about the same suspect.
+    history: dict[str, list[tuple[str, list[str]]]] = {}
+    rows = []
+    for row in demo_escalations():
+        escalation = EscalationIn.model_validate(row)
+        suspects = [s.platform_id for s in escalation.subjects if s.role.value == "suspect"]
+        earlier = next((history[s] for s in suspects if s in history), [])
+        context = build_context(
+            escalation.model_dump(mode="json"),
+            case_escalations=len(earlier) + 1,
+            case_categories=[category for category, _ in earlier],
+            case_signals=[s for _, triggered in earlier for s in triggered],
+        )
+        result = policy.evaluate(context, now=now)
+        entry = (
+            escalation.category.value,
+            [n for n, s in context.signals.items() if s.triggered],
+        )
+        for s in suspects:
+            history[s] = [*earlier, entry]
+        rows.append(
+            f"| {escalation.external_id} | {escalation.channel.value} | "
+            f"{escalation.category.value} | {escalation.summary} | **{result.priority.value}** | "
+            f"{result.queue} | {result.explanation} |"
+        )
+    return (
+        "# Triage of the demo escalations\n\n"
+        "<!-- Generated by `safeguard diagrams` from the demo data and the default policy. "
+        "Do not edit by hand. -->\n\n"
+        f"How the default policy (`{policy.version}`, "
+        "`src/safeguard/triage/default_policy.yaml`) ranks each of the demo's escalations on its "
+        "own, with the demo's earlier escalations about the same suspect counted as case history. "
+        "A case takes the most urgent priority of its escalations: automatic triage only raises. "
+        "The policy format and its context are in `triage-policy.md`.\n\n"
+        "| escalation | channel | category | summary | priority | queue | why |\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    )
