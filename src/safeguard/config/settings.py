@@ -84,7 +84,7 @@ def _database(url: str | None) -> dict[str, Any]:
         return dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
     CONFIG.var_dir.mkdir(parents=True, exist_ok=True)
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "safeguard.config.sqlite",
         "NAME": CONFIG.var_dir / "safeguard.sqlite3",
         "OPTIONS": {
             # IMMEDIATE transactions take the write lock at BEGIN, so two writers queue on the

@@ -12,7 +12,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # A file, not SQLite's shared in-memory database: shared-cache memory databases lock whole
 # tables and fail concurrent writers at once, unlike the WAL file Safeguard runs on.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "safeguard.config.sqlite":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(CONFIG.var_dir / f"test-{os.getpid()}.sqlite3")  # noqa: F405
     }
