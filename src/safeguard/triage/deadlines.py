@@ -37,7 +37,13 @@ def _leads(case: Case) -> list[User]:
 
 @transaction.atomic
 def case_deadline_fire(*, case_id: uuid.UUID, due: str, kind: DeadlineKind) -> str:
-    case = Case.objects.select_for_update().select_related("holder").filter(pk=case_id).first()
+    # Lock only the case row: PostgreSQL cannot lock the nullable side of the holder join.
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("holder")
+        .filter(pk=case_id)
+        .first()
+    )
     if case is None:
         return "no such case"
     if case.first_action_due is None or case.first_action_due.isoformat() != due:
