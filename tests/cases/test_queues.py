@@ -92,6 +92,26 @@ def test_renew_and_release(service_api: ApiClient, specialist_api: ApiClient, ap
     assert released.json()["state"] == "triaged"
 
 
+def test_a_decision_releases_the_claim(service_api: ApiClient, specialist_api: ApiClient) -> None:
+    from safeguard.cases.services import case_transition
+    from safeguard.cases.workflow import CaseTransition
+
+    case_id = file(service_api, 1)["case_id"]
+    force(case_id, queue="general")
+    specialist_api.post("/api/v1/queues/general/next", {})
+
+    decided = case_transition(
+        case=Case.objects.get(pk=case_id),
+        transition=CaseTransition.DECIDE,
+        actor=specialist_api.user,
+        source=AuditSource.API,
+    )
+
+    assert decided.holder is None
+    assert decided.lease_until is None
+    assert Case.objects.get(pk=case_id).holder is None
+
+
 def test_bad_lease_is_422(service_api: ApiClient, specialist_api: ApiClient) -> None:
     force(file(service_api, 1)["case_id"], queue="general")
     response = specialist_api.post("/api/v1/queues/general/next", {"lease_seconds": 999999})

@@ -119,7 +119,13 @@ def case_transition(
     locked.state = target
     locked.updated_at = now
     locked.closed_at = now if target is CaseState.CLOSED else None
-    locked.save(update_fields=["state", "updated_at", "closed_at"])
+    fields = ["state", "updated_at", "closed_at"]
+    if target in (CaseState.DECIDED, CaseState.ACTIONED, CaseState.CLOSED):
+        # A decision releases the claim: nobody holds a case that is no longer in review.
+        locked.holder = None
+        locked.lease_until = None
+        fields += ["holder", "lease_until"]
+    locked.save(update_fields=fields)
     audit_record(
         event_type=AuditEventType.CASE_TRANSITIONED,
         actor=actor,
