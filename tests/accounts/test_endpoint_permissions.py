@@ -38,6 +38,13 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/triage/explain"): frozenset({R.SPECIALIST, R.LEAD, R.ADMIN}),
     ("GET", "/pages"): frozenset({R.SPECIALIST, R.LEAD}),
     ("POST", "/pages/{page_id}/ack"): frozenset({R.SPECIALIST, R.LEAD}),
+    ("POST", "/match"): frozenset({R.SERVICE, R.SPECIALIST, R.LEAD}),
+    ("GET", "/banks"): frozenset({R.ADMIN}),
+    ("POST", "/banks"): frozenset({R.ADMIN}),
+    ("POST", "/banks/{name}/import"): frozenset({R.ADMIN}),
+    ("GET", "/banks/{name}/export"): frozenset({R.ADMIN}),
+    ("POST", "/banks/{name}/enabled"): frozenset({R.ADMIN}),
+    ("POST", "/banks/{name}/entries/{entry_id}/enabled"): frozenset({R.ADMIN}),
 }
 
 
@@ -76,6 +83,7 @@ def test_an_endpoint_that_declares_nothing_is_refused_to_everyone() -> None:
 
 
 def _url(path: str) -> str:
+    path = path.replace("{entry_id}", "1")
     return "/api/v1" + re.sub(r"\{[^}]+\}", "00000000-0000-0000-0000-000000000000", path)
 
 

@@ -59,8 +59,8 @@ def test_the_case_list_query_count_does_not_grow_with_cases(
         _file(service_api, n, f"user:{n}")
         _file(service_api, 100 + n, f"user:{n}")
 
-    # token lookup, token last-used update, cases, suspects, links, subjects, content
-    with django_assert_num_queries(7):
+    # token lookup, token last-used update, cases, suspects, links, subjects, content, matches
+    with django_assert_num_queries(8):
         response = specialist_api.get("/api/v1/cases", limit=50)
 
     assert response.status_code == 200

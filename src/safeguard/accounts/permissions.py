@@ -24,6 +24,8 @@ class Permission(StrEnum):
     TRIAGE_POLICY_MANAGE = "triage:policy:manage"
     TRIAGE_POLICY_READ = "triage:policy:read"
     ROTA_PAGE_ACKNOWLEDGE = "rota:page:acknowledge"
+    MATCHING_BANK_MANAGE = "matching:bank:manage"
+    MATCHING_HASH_MATCH = "matching:hash:match"
     AUDIT_EVENT_READ = "audit:event:read"
     AUDIT_CHAIN_VERIFY = "audit:chain:verify"
     ACCOUNTS_USER_MANAGE = "accounts:user:manage"
@@ -53,6 +55,7 @@ _SPECIALIST = frozenset(
         P.CASES_CASE_CLOSE,
         P.TRIAGE_POLICY_READ,
         P.ROTA_PAGE_ACKNOWLEDGE,
+        P.MATCHING_HASH_MATCH,
     }
 )
 
@@ -74,10 +77,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CASES_QUEUE_MANAGE,
             P.TRIAGE_POLICY_MANAGE,
             P.TRIAGE_POLICY_READ,
+            P.MATCHING_BANK_MANAGE,
         }
     ),
     # The host platform sends escalations and media; it never reads the team's cases.
-    Role.SERVICE: frozenset({P.INTAKE_ESCALATION_CREATE, P.EVIDENCE_MEDIA_UPLOAD}),
+    Role.SERVICE: frozenset(
+        {P.INTAKE_ESCALATION_CREATE, P.EVIDENCE_MEDIA_UPLOAD, P.MATCHING_HASH_MATCH}
+    ),
 }
 
 

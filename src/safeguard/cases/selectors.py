@@ -13,6 +13,7 @@ from safeguard.accounts.permissions import Permission
 from safeguard.cases.models import Case, CaseEscalation, Queue
 from safeguard.cases.workflow import CaseState
 from safeguard.intake.models import EscalationContent, EscalationSubject
+from safeguard.matching.models import ContentMatch
 
 
 class CaseNotFound(Exception):
@@ -42,6 +43,10 @@ def _with_escalations(cases: QuerySet[Case]) -> QuerySet[Case]:
         Prefetch(
             "links__escalation__content",
             queryset=EscalationContent.objects.select_related("content"),
+        ),
+        Prefetch(
+            "links__escalation__content__content__matches",
+            queryset=ContentMatch.objects.select_related("entry__bank"),
         ),
     )
 

@@ -50,19 +50,36 @@ def subjects_lock(*, platform_ids: Sequence[str]) -> dict[str, Subject]:
 
 
 def case_for_escalation(
-    *, escalation: Escalation, suspects: Sequence[Subject], actor: User | None, source: AuditSource
+    *,
+    escalation: Escalation,
+    suspects: Sequence[Subject],
+    actor: User | None,
+    source: AuditSource,
+    content_ids: Sequence[object] = (),
 ) -> tuple[Case, bool]:
     """Put an escalation into the open case of one of its suspects, or open a new case.
 
     Must run inside the intake transaction with the suspects locked (`subjects_lock`). Where
     the suspects already have different open cases, the escalation joins the oldest; merging
-    cases is a person's decision. Returns the case and whether it was opened now.
+    cases is a person's decision. An escalation naming no known suspect joins the open case
+    that already holds one of its content items (a second report of the same image, or a hash
+    match on it). Returns the case and whether it was opened now.
     """
     now = timezone.now()
     case = None
     if suspects:
         case = (
             Case.objects.filter(state__in=list(OPEN_STATES), suspects__in=suspects)
+            .order_by("opened_at", "id")
+            .first()
+        )
+    if case is None and content_ids:
+        case = (
+            Case.objects.filter(
+                state__in=list(OPEN_STATES),
+                links__escalation__content__content_id__in=list(content_ids),
+            )
+            .exclude(links__escalation=escalation)
             .order_by("opened_at", "id")
             .first()
         )

@@ -26,6 +26,10 @@ from safeguard.evidence.vault import HashMismatch, TooLarge
 from safeguard.intake.api import router as intake_router
 from safeguard.intake.selectors import EscalationNotFound
 from safeguard.intake.services import ChannelNotAllowed, ContentConflict, IdempotencyConflict
+from safeguard.matching.api import router as matching_router
+from safeguard.matching.formats import BankFileError
+from safeguard.matching.services import BankError, BankNotFound
+from safeguard.matching.signal_types import MediaError
 from safeguard.rota.api import router as rota_router
 from safeguard.rota.selectors import PageNotFound
 from safeguard.rota.services import PageError
@@ -62,6 +66,7 @@ for router in (
     queues_router,
     triage_router,
     rota_router,
+    matching_router,
     audit_router,
     accounts_router,
 ):
@@ -148,5 +153,9 @@ for exc_type, code in (
     (PolicyConflict, 409),
     (PolicyError, 422),
     (OverrideError, 422),
+    (BankNotFound, 404),
+    (BankError, 422),
+    (BankFileError, 422),
+    (MediaError, 422),
 ):
     api.add_exception_handler(exc_type, _status(code))

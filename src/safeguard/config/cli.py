@@ -17,6 +17,11 @@ def main(argv: list[str] | None = None) -> None:
         from safeguard.triage.explain import main as explain
 
         raise SystemExit(explain(args[2:]))
+    if args[:1] == ["scan"] and "--no-match" in args:
+        # Hashing alone needs no database or settings.
+        from safeguard.matching.scanfiles import run
+
+        raise SystemExit(run(args[1:], None))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safeguard.config.settings")
     if args and args[0] in _DEVELOPMENT_COMMANDS:
         os.environ.setdefault("SAFEGUARD_ENV", "development")

@@ -17,6 +17,10 @@ SAFEGUARD_MODE = CONFIG.mode
 SAFEGUARD_VAR_DIR = CONFIG.var_dir
 SAFEGUARD_VAULT_DIR = CONFIG.var_dir / "vault"
 SAFEGUARD_VAULT_KEY = CONFIG.vault_key
+SAFEGUARD_INDEX_DIR = CONFIG.var_dir / "index"
+# PDQ hashes below this quality are refused as bank entries; queries below it still match,
+# marked low-confidence (a dark or low-contrast copy of a known image keeps its hash).
+SAFEGUARD_PDQ_MIN_QUALITY = 50
 SAFEGUARD_MAX_MEDIA_BYTES = CONFIG.max_media_bytes
 # Until the rota lands, on-call is an ordered list of usernames; a P0 pages the first, and an
 # unacknowledged page pages the next one and the lead.
@@ -47,6 +51,7 @@ INSTALLED_APPS = [
     "safeguard.review",
     "safeguard.triage",
     "safeguard.rota",
+    "safeguard.matching",
 ]
 
 MIDDLEWARE = [

@@ -97,4 +97,8 @@ def content_media_store(
             target_id=item.pk,
             data={"sha256": address, "size": size, "new_in_vault": stored.created},
         )
+        # Enqueued with the change it follows: stored media is always scanned.
+        from safeguard.matching.tasks import content_scan_task
+
+        content_scan_task.enqueue(content_id=str(item.pk))
         return MediaResult(content=item, blob=blob, created=True)

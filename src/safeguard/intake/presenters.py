@@ -11,6 +11,7 @@ from safeguard.intake.schemas import (
     EscalationDetail,
     EscalationOut,
     LawEnforcementIn,
+    MatchOut,
     SubjectOut,
 )
 
@@ -24,6 +25,18 @@ def content_out(item: ContentItem) -> ContentOut:
         live=item.live,
         sha256=item.blob_id or item.declared_sha256 or None,
         has_media=item.blob_id is not None,
+        matches=[
+            MatchOut(
+                bank=m.entry.bank.name,
+                entry_id=m.entry_id,
+                signal_type=m.signal_type,
+                distance=m.distance,
+                verified=m.entry.bank.verified,
+                low_confidence=m.low_confidence,
+                allow_listed=m.suppressed_by_id is not None,
+            )
+            for m in item.matches.all()
+        ],
     )
 
 

@@ -135,6 +135,18 @@ class SubjectOut(BaseModel):
     country: str | None
 
 
+class MatchOut(BaseModel):
+    """A hash match on the content, shown without anyone viewing the media."""
+
+    bank: str
+    entry_id: int
+    signal_type: str
+    distance: int
+    verified: bool
+    low_confidence: bool
+    allow_listed: bool
+
+
 class ContentOut(BaseModel):
     id: uuid.UUID
     platform_id: str
@@ -143,6 +155,7 @@ class ContentOut(BaseModel):
     live: bool
     sha256: str | None = Field(description="of the stored media, else the declared hash")
     has_media: bool
+    matches: list[MatchOut] = []
 
 
 class EscalationDetail(BaseModel):

@@ -21,7 +21,7 @@ def escalation_get_for(*, user: User, escalation_id: uuid.UUID) -> Escalation:
         Escalation.objects.select_related("caller", "case_link")
         .prefetch_related(
             "subjects__subject",
-            "content__content",
+            "content__content__matches__entry__bank",  # one escalation: a few queries
         )
         .filter(pk=escalation_id)
         .first()

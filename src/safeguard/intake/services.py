@@ -20,6 +20,7 @@ from safeguard.evidence.models import ContentItem
 from safeguard.intake.enums import Channel, SubjectRole
 from safeguard.intake.models import Escalation, EscalationContent, EscalationSubject
 from safeguard.intake.schemas import EscalationIn
+from safeguard.triage.context import HashMatchSummary
 from safeguard.triage.services import case_triage
 
 
@@ -124,7 +125,13 @@ def _content_items(payload: EscalationIn, now: datetime) -> list[ContentItem]:
     return items
 
 
-def _accept(caller: User, payload: EscalationIn, digest: str, source: AuditSource) -> IntakeResult:
+def _accept(
+    caller: User,
+    payload: EscalationIn,
+    digest: str,
+    source: AuditSource,
+    hash_match: HashMatchSummary | None,
+) -> IntakeResult:
     now = timezone.now()
     escalation = Escalation(
         channel=payload.channel.value,
@@ -173,22 +180,31 @@ def _accept(caller: User, payload: EscalationIn, digest: str, source: AuditSourc
     )
     suspects = [subjects[s.platform_id] for s in payload.subjects if s.role is SubjectRole.SUSPECT]
     case, _ = case_for_escalation(
-        escalation=escalation, suspects=suspects, actor=caller, source=source
+        escalation=escalation,
+        suspects=suspects,
+        actor=caller,
+        source=source,
+        content_ids=[item.pk for item in items],
     )
     # Triage runs in the same transaction: the 201 carries the priority, and a P0's page is
     # enqueued if and only if the escalation is stored.
-    case_triage(case=case, escalation=escalation, source=source)
+    case_triage(case=case, escalation=escalation, source=source, hash_match=hash_match)
     case.refresh_from_db()
     return IntakeResult(escalation=escalation, case=case, created=True)
 
 
 def escalation_intake(
-    *, payload: EscalationIn, caller: User, source: AuditSource = AuditSource.API
+    *,
+    payload: EscalationIn,
+    caller: User,
+    source: AuditSource = AuditSource.API,
+    hash_match: HashMatchSummary | None = None,
 ) -> IntakeResult:
     """Accept an escalation, or return the one already accepted under the same key.
 
     The escalation, its links, its case and their audit events are written in one transaction
-    before this returns, so a 2xx always means the escalation is durable.
+    before this returns, so a 2xx always means the escalation is durable. `hash_match` is how
+    Safeguard's own matcher tells triage what it found; it is not part of the public contract.
     """
     _check_channel(caller, payload.channel)
     digest = payload_digest(payload)
@@ -197,7 +213,7 @@ def escalation_intake(
         return existing
     try:
         with transaction.atomic():
-            return _accept(caller, payload, digest, source)
+            return _accept(caller, payload, digest, source, hash_match)
     except IntegrityError:
         # A concurrent request with the same key won the race; answer as its retry.
         existing = _existing(caller, payload, digest)

@@ -18,7 +18,7 @@ from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition, Priority
 from safeguard.intake.models import Escalation
 from safeguard.rota.services import page_p0
-from safeguard.triage.context import build_context
+from safeguard.triage.context import HashMatchSummary, build_context
 from safeguard.triage.models import TriageKind, TriagePolicy, TriageRecord
 from safeguard.triage.policy import Policy, PolicyError, TriageResult, compile_policy
 
@@ -131,7 +131,12 @@ def _apply(
 
 
 def case_triage(
-    *, case: Case, escalation: Escalation, source: AuditSource, now: datetime | None = None
+    *,
+    case: Case,
+    escalation: Escalation,
+    source: AuditSource,
+    now: datetime | None = None,
+    hash_match: HashMatchSummary | None = None,
 ) -> TriageRecord:
     """Triage a case for an escalation that just joined it. Runs inside the intake transaction.
 
@@ -150,6 +155,7 @@ def case_triage(
             .values_list("category", flat=True)
         ),
         case_signals=[s for record in earlier for s in record.signals_triggered],
+        hash_match=hash_match,
     )
     result: TriageResult = policy.evaluate(context, now=now)
     first_due = result.deadlines["first_action"]

@@ -1,0 +1,1 @@
+"""Known-material detection: hash algorithms, hash banks, the exact index and scanning."""

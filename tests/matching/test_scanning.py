@@ -1,0 +1,165 @@
+"""Scanning: an upload whose hash is in a bank becomes an automated escalation, ranked by triage,
+visible through the API without the media; and `safeguard scan` over a folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from safeguard.accounts.permissions import Role
+from safeguard.audit.events import AuditSource
+from safeguard.config.demo import pattern_png
+from safeguard.intake.models import Escalation
+from safeguard.matching import registry
+from safeguard.matching.models import ContentMatch
+from safeguard.matching.services import bank_add_media, bank_create
+from tests.conftest import ApiClient, escalation_body
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+KNOWN = pattern_png("circles", 2)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_index(settings: Any, tmp_path: Path) -> Any:
+    settings.SAFEGUARD_INDEX_DIR = tmp_path / "index"
+    registry.forget()
+    yield
+    registry.forget()
+
+
+def run_worker() -> None:
+    call_command("db_worker", batch=True, startup_delay=False, interval=0.01, verbosity=0)
+
+
+def upload(service_api: ApiClient, data: bytes, n: int) -> dict[str, Any]:
+    created = service_api.post(
+        "/api/v1/escalations",
+        escalation_body(
+            external_id=f"up-{n}",
+            category="other",
+            summary="A user report.",
+            subjects=[{"platform_id": "user:uploader", "role": "suspect"}],
+            content=[{"platform_id": f"img:{n}", "kind": "image"}],
+        ),
+    ).json()
+    content_id = created["content"][0]["id"]
+    stored = service_api.upload(
+        f"/api/v1/content/{content_id}/media",
+        {"file": SimpleUploadedFile("x.png", data, content_type="image/png")},
+    )
+    assert stored.status_code == 201, stored.content
+    return dict(created)
+
+
+def test_an_upload_matching_a_verified_bank_becomes_a_p1_automated_escalation(
+    service_api: ApiClient, api_for: Any
+) -> None:
+    bank = bank_create(name="known", verified=True, actor=None, source=AuditSource.CLI)
+    bank_add_media(bank=bank, data=KNOWN, actor=None, source=AuditSource.CLI)
+    first = upload(service_api, KNOWN, 1)
+    assert first["priority"] == "P3"
+
+    run_worker()
+
+    matches = list(ContentMatch.objects.order_by("signal_type"))
+    assert [(m.signal_type, m.distance) for m in matches] == [("md5", 0), ("pdq", 0), ("sha256", 0)]
+    automated = Escalation.objects.get(channel="automated")
+    assert {m.escalation for m in matches} == {automated}
+    assert automated.case_link.case_id == __import__("uuid").UUID(first["case_id"])
+    case = api_for(Role.SPECIALIST).get(f"/api/v1/cases/{first['case_id']}").json()
+    assert case["priority"] == "P1"
+    assert "verified hash bank" in case["explanation"]
+    item = case["escalations"][0]["content"][0]
+    assert {(m["bank"], m["distance"], m["verified"]) for m in item["matches"]} == {
+        ("known", 0, True)
+    }
+
+    run_worker()  # a second scan run (at-least-once) adds nothing
+    assert Escalation.objects.filter(channel="automated").count() == 1
+
+
+def test_an_upload_matching_nothing_or_an_allow_list_stays_quiet(service_api: ApiClient) -> None:
+    allow = bank_create(name="allow", allow_list=True, actor=None, source=AuditSource.CLI)
+    known = bank_create(name="known", verified=True, actor=None, source=AuditSource.CLI)
+    for bank in (allow, known):
+        bank_add_media(bank=bank, data=KNOWN, actor=None, source=AuditSource.CLI)
+
+    upload(service_api, KNOWN, 1)
+    upload(service_api, pattern_png("stripes", 2), 2)
+    run_worker()
+
+    assert not Escalation.objects.filter(channel="automated").exists()
+    suppressed = ContentMatch.objects.filter(suppressed_by__isnull=False)
+    assert {m.entry.bank.name for m in suppressed} == {"known"}
+
+
+def _env(var: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SAFEGUARD_") and k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
+    }
+    env.update({"SAFEGUARD_ENV": "development", "SAFEGUARD_VAR_DIR": str(var)})
+    return env
+
+
+def _safeguard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "safeguard.config.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_scan_a_folder_of_good_corrupt_and_matching_files(tmp_path: Path) -> None:
+    folder = tmp_path / "media"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "known.png").write_bytes(KNOWN)
+    (folder / "other.png").write_bytes(pattern_png("stripes", 1))
+    (folder / "sub" / "truncated.png").write_bytes(KNOWN[: len(KNOWN) // 2])
+    (folder / "sub" / "empty.jpg").write_bytes(b"")
+    (folder / "notes.txt").write_text("not an image")
+    known_file = tmp_path / "known-bank.png"
+    known_file.write_bytes(KNOWN)
+    env = _env(tmp_path / "var")
+    assert _safeguard(env, "migrate", "--verbosity", "0").returncode == 0
+    assert _safeguard(env, "banks", "create", "known", "--verified").returncode == 0
+    from safeguard.matching.signal_types import get_signal_type
+
+    pdq = get_signal_type("pdq").hash_bytes(KNOWN).hash
+    (tmp_path / "bank.txt").write_text(f"{pdq}\n")
+    imported = _safeguard(
+        env, "banks", "import", "known", str(tmp_path / "bank.txt"), "--signal-type", "pdq"
+    )
+    assert imported.returncode == 0, imported.stderr
+
+    scanned = _safeguard(env, "scan", str(folder))
+    hashed_only = _safeguard(_env(tmp_path / "no-db"), "scan", "--no-match", str(folder))
+
+    assert scanned.returncode == 0, scanned.stderr
+    lines = {Path(r["path"]).name: r for r in map(json.loads, scanned.stdout.splitlines())}
+    assert set(lines) == {"known.png", "other.png", "truncated.png", "empty.jpg", "notes.txt"}
+    assert [m["bank"] for m in lines["known.png"]["matches"]] == ["known"]
+    assert lines["known.png"]["signal_type"] == "pdq"
+    assert lines["known.png"]["quality"] == 100
+    assert lines["other.png"]["matches"] == []
+    assert lines["other.png"]["error"] is None
+    for bad in ("truncated.png", "empty.jpg", "notes.txt"):
+        assert lines[bad]["error"], bad
+        assert lines[bad]["hash"] is None
+    assert "scanned 5 file(s): 2 hashed, 3 error(s), 1 matched" in scanned.stderr
+    assert hashed_only.returncode == 0, hashed_only.stderr
+    assert len(hashed_only.stdout.splitlines()) == 5
+    assert not (tmp_path / "no-db").exists()
