@@ -27,6 +27,7 @@ from safeguard.evidence.models import ContentItem
 from safeguard.evidence.services import content_media_store
 from safeguard.intake.schemas import EscalationIn
 from safeguard.intake.services import escalation_intake
+from safeguard.matching.services import bank_add_media, bank_create
 
 SERVICE_USER = "platform-demo"
 STAFF = [
@@ -68,6 +69,12 @@ def pattern_png(kind: str, seed: int, size: int = 256) -> bytes:
 
 
 PATTERNS = ["checkerboard", "gradient", "circles", "stripes"]
+KNOWN_IMAGE_FILE = "demo-known.png"
+
+
+def known_image() -> bytes:
+    """The generated pattern the README uploads to show a match."""
+    return pattern_png("circles", 9)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,8 @@ class DemoLogins:
     staff: dict[str, str]
     service_token: str
     le_partner: str
+    # An API token of the demo specialist, so the README's commands can read cases.
+    reader_token: str
 
 
 def credentials_path() -> Path:
@@ -93,7 +102,9 @@ def demo_seed() -> DemoLogins:
     path = credentials_path()
     if User.objects.filter(username=SERVICE_USER).exists() and path.exists():
         saved = json.loads(path.read_text(encoding="utf-8"))
-        return DemoLogins(saved["staff"], saved["service_token"], saved["le_partner"])
+        return DemoLogins(
+            saved["staff"], saved["service_token"], saved["le_partner"], saved["reader_token"]
+        )
     with transaction.atomic():
         staff: dict[str, str] = {}
         for username, role in STAFF:
@@ -114,6 +125,30 @@ def demo_seed() -> DemoLogins:
         le_token = api_token_create(
             user=partner, name="demo partner", actor=None, source=AuditSource.CLI
         ).plaintext
+        reader = api_token_create(
+            user=User.objects.get(username="sam.specialist"),
+            name="demo scripts",
+            actor=None,
+            source=AuditSource.CLI,
+        ).plaintext
+        # The demo's bank of "known" material: generated patterns only. The first demo upload
+        # is in it (so the demo starts with a match), and so is KNOWN_IMAGE, written under
+        # var/ for the README's upload example.
+        bank = bank_create(
+            name="demo-known",
+            description="Demo bank: generated pattern images standing in for known material",
+            verified=True,
+            actor=None,
+            source=AuditSource.CLI,
+        )
+        for data in (pattern_png(PATTERNS[0], 0), known_image()):
+            bank_add_media(
+                bank=bank,
+                data=data,
+                actor=None,
+                source=AuditSource.CLI,
+                provenance="safeguard demo",
+            )
         images = 0
         for row in demo_escalations():
             result = escalation_intake(
@@ -131,5 +166,9 @@ def demo_seed() -> DemoLogins:
                         source=AuditSource.CLI,
                     )
                     images += 1
-    _write_private(path, {"staff": staff, "service_token": token, "le_partner": le_token})
-    return DemoLogins(staff, token, le_token)
+    (Path(settings.SAFEGUARD_VAR_DIR) / KNOWN_IMAGE_FILE).write_bytes(known_image())
+    _write_private(
+        path,
+        {"staff": staff, "service_token": token, "le_partner": le_token, "reader_token": reader},
+    )
+    return DemoLogins(staff, token, le_token, reader)
