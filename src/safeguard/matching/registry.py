@@ -29,7 +29,11 @@ class _Loaded:
     index: HammingIndex
 
 
-_lock = threading.Lock()
+# `_add_lock` serialises incremental additions; `_build_lock` lets one thread rebuild while the
+# others keep querying the previous index. That is safe because every hit is checked against
+# the database (entry and bank enabled) before it is reported.
+_add_lock = threading.Lock()
+_build_lock = threading.Lock()
 _current: _Loaded | None = None
 
 
@@ -82,19 +86,29 @@ def _load_or_build(generation: tuple[str, int]) -> _Loaded:
 
 
 def pdq_index() -> _Loaded:
-    """The current index, rebuilt or extended first when the banks have changed."""
+    """The current index: rebuilt when banks changed, extended when entries were added."""
     global _current
     generation = _generation()
-    with _lock:
+    loaded = _current
+    if loaded is None or loaded.generation != generation:
+        # The first load must wait; later rebuilds happen once while queries use the old index.
+        blocking = loaded is None
+        if _build_lock.acquire(blocking=blocking):
+            try:
+                if _current is None or _current.generation != generation:
+                    _current = _load_or_build(generation)
+            finally:
+                _build_lock.release()
         loaded = _current
-        if loaded is None or loaded.generation != generation:
-            loaded = _load_or_build(generation)
+        assert loaded is not None  # noqa: S101 - set by whichever thread built it
+    with _add_lock:
+        loaded = _current if _current is not None else loaded
         ids, hashes = _live_pdq_entries(after_id=loaded.max_entry_id)
         if ids:
             loaded.index.add(codes_from_hex(hashes), np.asarray(ids, dtype=np.int64))
             loaded = _Loaded(loaded.generation, max(ids), loaded.index)
-        _current = loaded
-        return loaded
+            _current = loaded
+    return loaded
 
 
 def pdq_query(hash_hex: str, radius: int) -> list[Match]:
@@ -104,5 +118,5 @@ def pdq_query(hash_hex: str, radius: int) -> list[Match]:
 def forget() -> None:
     """Drop the in-memory index (tests, and after a snapshot directory is cleaned)."""
     global _current
-    with _lock:
+    with _build_lock, _add_lock:
         _current = None
