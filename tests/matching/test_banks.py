@@ -270,3 +270,34 @@ def test_banks_command_line(db: None, tmp_path: Any, capsys: pytest.CaptureFixtu
     assert "ncmec-demo\t2/2 entries" in out
     assert f"{A}\n{B}\n" in out
     assert not Bank.objects.get().enabled
+
+
+def test_a_restarted_process_loads_the_snapshot_instead_of_rebuilding(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bank = bank_create(name="b", actor=None, source=AuditSource.CLI)
+    bank_import(
+        bank=bank,
+        text=f"{A}\n{B}\n",
+        fmt=BankFormat.TEXT,
+        signal_type="pdq",
+        actor=None,
+        source=AuditSource.CLI,
+    )
+    bank_entry_set_enabled(
+        entry=BankEntry.objects.get(hash=B),
+        enabled=False,
+        reason="test",
+        actor=None,
+        source=AuditSource.CLI,
+    )
+    assert len(match_hashes([HashResult("pdq", A, 100)])[0].hits) == 1  # builds and snapshots
+    registry.forget()  # as if the process restarted
+
+    def no_rebuild(generation: object) -> None:
+        raise AssertionError("rebuilt instead of loading the snapshot")
+
+    monkeypatch.setattr(registry, "_build", no_rebuild)
+
+    assert len(match_hashes([HashResult("pdq", A, 100)])[0].hits) == 1
+    assert match_hashes([HashResult("pdq", B, 100)])[0].hits == []
