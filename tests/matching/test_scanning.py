@@ -131,6 +131,9 @@ def test_scan_a_folder_of_good_corrupt_and_matching_files(tmp_path: Path) -> Non
     (folder / "sub" / "truncated.png").write_bytes(KNOWN[: len(KNOWN) // 2])
     (folder / "sub" / "empty.jpg").write_bytes(b"")
     (folder / "notes.txt").write_text("not an image")
+    from tests.matching.test_video import timeline, write_video
+
+    write_video(folder / "clip.mp4", timeline([7, 8, 9]))
     known_file = tmp_path / "known-bank.png"
     known_file.write_bytes(KNOWN)
     env = _env(tmp_path / "var")
@@ -150,7 +153,16 @@ def test_scan_a_folder_of_good_corrupt_and_matching_files(tmp_path: Path) -> Non
 
     assert scanned.returncode == 0, scanned.stderr
     lines = {Path(r["path"]).name: r for r in map(json.loads, scanned.stdout.splitlines())}
-    assert set(lines) == {"known.png", "other.png", "truncated.png", "empty.jpg", "notes.txt"}
+    assert set(lines) == {
+        "known.png",
+        "other.png",
+        "truncated.png",
+        "empty.jpg",
+        "notes.txt",
+        "clip.mp4",
+    }
+    assert lines["clip.mp4"]["signal_type"] == "video"
+    assert lines["clip.mp4"]["hash"].startswith("sgv1;")
     assert [m["bank"] for m in lines["known.png"]["matches"]] == ["known"]
     assert lines["known.png"]["signal_type"] == "pdq"
     assert lines["known.png"]["quality"] == 100
@@ -159,7 +171,47 @@ def test_scan_a_folder_of_good_corrupt_and_matching_files(tmp_path: Path) -> Non
     for bad in ("truncated.png", "empty.jpg", "notes.txt"):
         assert lines[bad]["error"], bad
         assert lines[bad]["hash"] is None
-    assert "scanned 5 file(s): 2 hashed, 3 error(s), 1 matched" in scanned.stderr
+    assert "scanned 6 file(s): 3 hashed, 3 error(s), 1 matched" in scanned.stderr
     assert hashed_only.returncode == 0, hashed_only.stderr
-    assert len(hashed_only.stdout.splitlines()) == 5
+    assert len(hashed_only.stdout.splitlines()) == 6
     assert not (tmp_path / "no-db").exists()
+
+
+def test_an_uploaded_video_matching_a_bank_video_is_escalated(
+    service_api: ApiClient, tmp_path: Path
+) -> None:
+    from tests.matching.test_video import decoded, timeline, write_video
+
+    original = write_video(tmp_path / "known.mp4", timeline([1, 2, 3, 4, 5, 6]))
+    copy = write_video(
+        tmp_path / "copy.webm",
+        decoded(original, size=(160, 120)),
+        codec="libvpx-vp9",
+        bit_rate=200_000,
+    )
+    bank = bank_create(name="known-video", verified=True, actor=None, source=AuditSource.CLI)
+    bank_add_media(
+        bank=bank, data=original.read_bytes(), kind="video", actor=None, source=AuditSource.CLI
+    )
+    created = service_api.post(
+        "/api/v1/escalations",
+        escalation_body(
+            external_id="vid-1",
+            category="other",
+            summary="A user report.",
+            subjects=[{"platform_id": "user:uploader", "role": "suspect"}],
+            content=[{"platform_id": "vid:1", "kind": "video"}],
+        ),
+    ).json()
+    stored = service_api.upload(
+        f"/api/v1/content/{created['content'][0]['id']}/media",
+        {"file": SimpleUploadedFile("v.webm", copy.read_bytes(), content_type="video/webm")},
+    )
+    assert stored.status_code == 201
+
+    run_worker()
+
+    [match] = ContentMatch.objects.filter(signal_type="video")
+    assert match.distance <= 20
+    assert match.escalation is not None
+    assert match.escalation.channel == "automated"

@@ -38,7 +38,7 @@ router = Router(tags=["matching"])
 
 
 class HashIn(Schema):
-    signal_type: Literal["pdq", "md5", "sha256"]
+    signal_type: Literal["pdq", "md5", "sha256", "video"]
     hash: str
     quality: int | None = Field(default=None, ge=0, le=100)
 
@@ -193,7 +193,7 @@ def bank_post(request: HttpRequest, payload: BankIn) -> Status[BankOut]:
 class ImportIn(Schema):
     format: BankFormat
     content: str = Field(min_length=1, max_length=50_000_000)
-    signal_type: Literal["pdq", "md5", "sha256"] | None = None
+    signal_type: Literal["pdq", "md5", "sha256", "video"] | None = None
     provenance: str = Field(default="", max_length=500)
 
 

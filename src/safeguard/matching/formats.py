@@ -23,6 +23,7 @@ class BankFormat(StrEnum):
 
 # python-threatexchange names its signal types by content; these are the ones Safeguard holds.
 TE_NAMES = {"pdq": "pdq", "video_md5": "md5", "photo_md5": "md5", "md5": "md5", "sha256": "sha256"}
+# Safeguard's own video hash text (`sgv1;…`) is one token, so it fits every format too.
 CSV_COLUMNS = ("signal_type", "hash", "quality", "external_id", "note", "source")
 MAX_FIELD = 500
 

@@ -48,9 +48,11 @@ def matcher_account() -> User:
 
 def hash_media(data: bytes, kind: str) -> list[HashResult]:
     """The hashes Safeguard keeps for media of this kind (perceptual first, then exact)."""
-    exact = [get_signal_type(s).hash_bytes(data) for s in ("md5", "sha256")]
+    exact = [get_signal_type(s).hash_bytes(data, max_bytes=len(data)) for s in ("md5", "sha256")]
     if kind == ContentKind.IMAGE:
-        return [get_signal_type("pdq").hash_bytes(data), *exact]
+        return [get_signal_type("pdq").hash_bytes(data, max_bytes=len(data)), *exact]
+    if kind == ContentKind.VIDEO:
+        return [get_signal_type("video").hash_bytes(data, max_bytes=len(data)), *exact]
     return exact
 
 

@@ -19,10 +19,13 @@ from safeguard.matching import registry
 from safeguard.matching.formats import BankFormat, ExportRow, parse_bank_file, render_bank_file
 from safeguard.matching.models import Bank, BankEntry, IndexGeneration, MatchLookup
 from safeguard.matching.signal_types import HashResult, get_signal_type
+from safeguard.matching.video_signal import VideoSignal, identity
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
-DEFAULT_THRESHOLDS = {"pdq": 31, "md5": 0, "sha256": 0}
-MAX_PDQ_THRESHOLD = 64
+# PDQ and video frames: Hamming distance. Video also: the percentage of the query's frames that
+# may go unmatched (20 = at least 80% of its frames must match, vPDQ's default).
+DEFAULT_THRESHOLDS = {"pdq": 31, "md5": 0, "sha256": 0, "video": 20}
+LIMITS = {"pdq": 64, "md5": 0, "sha256": 0, "video": 100}
 
 
 class BankError(Exception):
@@ -44,7 +47,7 @@ def _thresholds(raw: dict[str, int] | None) -> dict[str, int]:
     for signal, value in (raw or {}).items():
         if signal not in DEFAULT_THRESHOLDS:
             raise BankError(f"no threshold applies to signal type {signal!r}")
-        limit = MAX_PDQ_THRESHOLD if signal == "pdq" else 0
+        limit = LIMITS[signal]
         if not isinstance(value, int) or not 0 <= value <= limit:
             raise BankError(f"the {signal} threshold must be a whole number from 0 to {limit}")
         merged[signal] = value
@@ -124,13 +127,16 @@ def bank_import(
     existing = set(BankEntry.objects.filter(bank=bank).values_list("signal_type", "hash"))
     fresh: dict[tuple[str, str], BankEntry] = {}
     for e in entries:
-        key = (e.signal_type, e.hash)
+        # A video's frames can run to kilobytes: the entry keeps them, keyed by their SHA-256.
+        digest = identity(e.hash) if e.signal_type == "video" else e.hash
+        key = (e.signal_type, digest)
         if key in existing or key in fresh:
             continue
         fresh[key] = BankEntry(
             bank=bank,
             signal_type=e.signal_type,
-            hash=e.hash,
+            hash=digest,
+            frames=e.hash if e.signal_type == "video" else "",
             quality=e.quality,
             source=e.source or provenance,
             external_id=e.external_id,
@@ -164,24 +170,30 @@ def bank_add_media(
     source: AuditSource,
     provenance: str = "",
     note: str = "",
+    kind: str = "image",
 ) -> list[BankEntry]:
-    """Hash media into a bank (PDQ, MD5, SHA-256); a PDQ hash below the quality floor is refused."""
-    pdq = get_signal_type("pdq").hash_bytes(data)
-    floor = settings.SAFEGUARD_PDQ_MIN_QUALITY
-    if pdq.quality is not None and pdq.quality < floor:
-        raise BankError(
-            f"the image's PDQ quality is {pdq.quality}, below the bank floor of {floor}: "
-            "too flat or dark to match reliably"
-        )
-    results = [pdq] + [get_signal_type(s).hash_bytes(data) for s in ("md5", "sha256")]
+    """Hash media into a bank: PDQ (or the video's frames), MD5 and SHA-256. An image whose
+    PDQ quality is below the floor is refused: too flat or dark to match reliably."""
+    if kind == "video":
+        perceptual = get_signal_type("video").hash_bytes(data, max_bytes=len(data))
+    else:
+        perceptual = get_signal_type("pdq").hash_bytes(data, max_bytes=len(data))
+        floor = settings.SAFEGUARD_PDQ_MIN_QUALITY
+        if perceptual.quality is not None and perceptual.quality < floor:
+            raise BankError(
+                f"the image's PDQ quality is {perceptual.quality}, below the bank floor of "
+                f"{floor}: too flat or dark to match reliably"
+            )
+    results = [perceptual] + [
+        get_signal_type(s).hash_bytes(data, max_bytes=len(data)) for s in ("md5", "sha256")
+    ]
     lines = "signal_type,hash,quality,note,source\n" + "".join(
         f"{r.signal_type},{r.hash},{'' if r.quality is None else r.quality},{note},{provenance}\n"
         for r in results
     )
     bank_import(bank=bank, text=lines, fmt=BankFormat.CSV, actor=actor, source=source)
-    return list(
-        BankEntry.objects.filter(bank=bank, hash__in=[r.hash for r in results]).order_by("id")
-    )
+    keys = [identity(r.hash) if r.signal_type == "video" else r.hash for r in results]
+    return list(BankEntry.objects.filter(bank=bank, hash__in=keys).order_by("id"))
 
 
 def bank_export(*, bank: Bank, fmt: BankFormat, include_disabled: bool = False) -> str:
@@ -190,7 +202,14 @@ def bank_export(*, bank: Bank, fmt: BankFormat, include_disabled: bool = False) 
         entries = entries.filter(enabled=True)
     return render_bank_file(
         (
-            ExportRow(e.signal_type, e.hash, e.quality, e.external_id, e.note, e.source)
+            ExportRow(
+                e.signal_type,
+                e.frames if e.signal_type == "video" else e.hash,
+                e.quality,
+                e.external_id,
+                e.note,
+                e.source,
+            )
             for e in entries.iterator()
         ),
         fmt,
@@ -291,6 +310,25 @@ def match_hashes(
                 if found[pk] <= bank.thresholds.get("pdq", 31):
                     result.hits.append(
                         Hit(bank.name, pk, found[pk], "pdq", bank.verified, bank.allow_list, low)
+                    )
+        elif query.signal_type == "video":
+            video = get_signal_type("video")
+            assert isinstance(video, VideoSignal)  # noqa: S101 - the registry's video type
+            candidates = BankEntry.objects.filter(
+                signal_type="video", enabled=True, bank_id__in=list(live)
+            ).values_list("pk", "bank_id", "frames")
+            for pk, bank_id, frames in candidates.iterator():
+                bank = live[bank_id]
+                unmatched = bank.thresholds.get("video", 20)
+                distance = video.compare(
+                    query.hash,
+                    frames,
+                    frame_distance=bank.thresholds.get("pdq", 31),
+                    share=(100 - unmatched) / 100,
+                )
+                if distance is not None:
+                    result.hits.append(
+                        Hit(bank.name, pk, distance, "video", bank.verified, bank.allow_list, False)
                     )
         else:
             entries = BankEntry.objects.filter(

@@ -74,6 +74,8 @@ class IndexKind(enum.StrEnum):
     EXACT = "exact"
     # Hamming-radius search over 256-bit hashes (PDQ); see `safeguard.matching.index`.
     HAMMING_256 = "hamming-256"
+    # Frame-set comparison against each bank video (video); banks hold few videos.
+    FRAME_SET = "frame-set"
 
 
 class InvalidHash(ValueError):
@@ -91,7 +93,7 @@ class UnknownSignalType(LookupError):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        known = ", ".join(sorted(SIGNAL_TYPES))
+        known = ", ".join(sorted([*SIGNAL_TYPES, "video"]))
         super().__init__(f"unknown signal type {name!r}; known: {known}")
 
 
@@ -404,6 +406,11 @@ SIGNAL_TYPES: Final[Mapping[str, SignalType]] = {s.name: s for s in (PDQ, MD5, S
 
 def get_signal_type(name: str) -> SignalType:
     """The signal type called `name`, or `UnknownSignalType`."""
+    if name == "video":
+        # Imported on use: video hashing builds on this module (its errors and PDQ).
+        from safeguard.matching.video_signal import VIDEO
+
+        return VIDEO
     try:
         return SIGNAL_TYPES[name]
     except KeyError:

@@ -36,10 +36,14 @@ from safeguard.matching.signal_types import (
 )
 
 __all__ = [
+    "DEFAULT_CANDIDATE_SHARE",
     "DEFAULT_COLLAPSE_DISTANCE",
+    "DEFAULT_MATCH_DISTANCE",
     "DEFAULT_MAX_DURATION_S",
     "DEFAULT_MAX_FRAME_PIXELS",
     "DEFAULT_MAX_VIDEO_BYTES",
+    "DEFAULT_QUALITY_MIN",
+    "DEFAULT_QUERY_SHARE",
     "DEFAULT_SECONDS_PER_FRAME",
     "SIGNAL_NAME",
     "CorruptVideo",
@@ -76,7 +80,6 @@ DEFAULT_QUERY_SHARE: Final = 0.8
 DEFAULT_CANDIDATE_SHARE: Final = 0.0
 
 _TEXT_TAG: Final = "sgv1"
-_PDQ_HEX_LENGTH: Final = 64
 # A decoded video may end this much before its declared duration without being called truncated:
 # declared durations are rounded, and the last frame's own duration is often unknown.
 _TRUNCATION_SLACK_S: Final = 1.0
@@ -236,16 +239,18 @@ class VideoHash:
         try:
             items = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InvalidHash("vpdq", text, f"not JSON ({exc.msg})") from None
+            raise InvalidHash(SIGNAL_NAME, text, f"not JSON ({exc.msg})") from None
         if not isinstance(items, list) or not items:
-            raise InvalidHash("vpdq", text, "expected a non-empty JSON list of features")
+            raise InvalidHash(SIGNAL_NAME, text, "expected a non-empty JSON list of features")
         parsed: dict[float, tuple[str, int]] = {}
         for number, item in enumerate(items, start=1):
             pieces = item.split(",") if isinstance(item, str) else []
             if len(pieces) != 3:
-                raise InvalidHash("vpdq", text, f"feature {number} is not 'HEX,QUALITY,TIMESTAMP'")
+                raise InvalidHash(
+                    SIGNAL_NAME, text, f"feature {number} is not 'HEX,QUALITY,TIMESTAMP'"
+                )
             start = _parse_seconds(text, f"feature {number} timestamp", pieces[2])
-            # vPDQ repeats identical hashes; the first at a timestamp stands for it.
+            # Two features at one instant cannot both be on screen; the first one stands.
             parsed.setdefault(
                 start,
                 (
@@ -559,6 +564,9 @@ def _video_stream(container: InputContainer) -> VideoStream:
     streams = [
         s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic
     ]
+    if not streams and not container.streams:
+        # A container we take with no readable stream at all has a damaged index.
+        raise CorruptVideo(f"{container.format.name} data holds no readable stream")
     if not streams:
         raise UnsupportedMediaFormat(f"{container.format.name} file holds no video stream")
     return streams[0]

@@ -21,7 +21,7 @@ from safeguard.matching.services import (
 )
 
 FORMATS = [f.value for f in BankFormat]
-SIGNALS = ["pdq", "md5", "sha256"]
+SIGNALS = ["pdq", "md5", "sha256", "video"]
 
 
 class Command(BaseCommand):
