@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from safeguard.evidence.services import vault
 from safeguard.intake.enums import Category, Channel
 from safeguard.intake.models import Escalation
 from safeguard.intake.schemas import EscalationIn
+from tests.cli import clean_env, safeguard
 
 
 def test_demo_escalations_cover_every_channel_and_category() -> None:
@@ -54,42 +52,21 @@ def test_seeding_twice_seeds_once(settings: object, tmp_path: Path) -> None:
     assert vault().read(item.blob_id)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def _clean_env(var_dir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("SAFEGUARD_") and k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
-    }
-    env.update({"SAFEGUARD_ENV": "development", "SAFEGUARD_VAR_DIR": str(var_dir)})
-    return env
-
-
-def _safeguard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "safeguard.config.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_demo_then_verify_then_tamper_by_hand(tmp_path: Path) -> None:
-    env = _clean_env(tmp_path)
+    env = clean_env(tmp_path)
 
-    seeded = _safeguard(env, "demo", "--seed-only")
+    seeded = safeguard(env, "demo", "--seed-only")
     assert seeded.returncode == 0, seeded.stderr
     assert "curl" in seeded.stdout
     assert "sam.specialist" in seeded.stdout
 
-    intact = _safeguard(env, "audit", "verify")
+    intact = safeguard(env, "audit", "verify")
     assert intact.returncode == 0, intact.stderr
     assert "audit chain intact" in intact.stdout
 
     with sqlite3.connect(tmp_path / "safeguard.sqlite3") as db:
         db.execute("UPDATE audit_auditevent SET data = '{}' WHERE seq = 5")
 
-    broken = _safeguard(env, "audit", "verify")
+    broken = safeguard(env, "audit", "verify")
     assert broken.returncode != 0
     assert "(edited) at event #5" in broken.stderr

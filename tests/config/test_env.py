@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from safeguard.config.env import ConfigurationError, Mode, load
+from tests.cli import clean_env, safeguard
 
 GOOD_KEY = base64.b64encode(bytes(32)).decode()
 
@@ -79,22 +77,9 @@ def test_bad_settings_are_named(tmp_path: Path, name: str, value: str, message: 
 
 
 def test_the_command_line_reports_a_missing_key_and_exits_2(tmp_path: Path) -> None:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("SAFEGUARD_") and k != "DJANGO_SETTINGS_MODULE"
-    }
-    env["SAFEGUARD_SECRET_KEY"] = "s" * 50
-    env["SAFEGUARD_VAR_DIR"] = str(tmp_path)
+    env = clean_env(SAFEGUARD_SECRET_KEY="s" * 50, SAFEGUARD_VAR_DIR=str(tmp_path))
 
-    done = subprocess.run(
-        [sys.executable, "-m", "safeguard.config.cli", "check"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = safeguard(env, "check")
 
     assert done.returncode == 2
     assert "configuration error: SAFEGUARD_VAULT_KEY is not set" in done.stderr

@@ -4,9 +4,6 @@ visible through the API without the media; and `safeguard scan` over a folder.""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ from safeguard.intake.models import Escalation
 from safeguard.matching import registry
 from safeguard.matching.models import ContentMatch
 from safeguard.matching.services import bank_add_media, bank_create
+from tests.cli import clean_env, safeguard
 from tests.conftest import ApiClient, escalation_body
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -102,27 +100,6 @@ def test_an_upload_matching_nothing_or_an_allow_list_stays_quiet(service_api: Ap
     assert {m.entry.bank.name for m in suppressed} == {"known"}
 
 
-def _env(var: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("SAFEGUARD_") and k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
-    }
-    env.update({"SAFEGUARD_ENV": "development", "SAFEGUARD_VAR_DIR": str(var)})
-    return env
-
-
-def _safeguard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "safeguard.config.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_scan_a_folder_of_good_corrupt_and_matching_files(tmp_path: Path) -> None:
     folder = tmp_path / "media"
     (folder / "sub").mkdir(parents=True)
@@ -136,20 +113,20 @@ def test_scan_a_folder_of_good_corrupt_and_matching_files(tmp_path: Path) -> Non
     write_video(folder / "clip.mp4", timeline([7, 8, 9]))
     known_file = tmp_path / "known-bank.png"
     known_file.write_bytes(KNOWN)
-    env = _env(tmp_path / "var")
-    assert _safeguard(env, "migrate", "--verbosity", "0").returncode == 0
-    assert _safeguard(env, "banks", "create", "known", "--verified").returncode == 0
+    env = clean_env(tmp_path / "var")
+    assert safeguard(env, "migrate", "--verbosity", "0").returncode == 0
+    assert safeguard(env, "banks", "create", "known", "--verified").returncode == 0
     from safeguard.matching.signal_types import get_signal_type
 
     pdq = get_signal_type("pdq").hash_bytes(KNOWN).hash
     (tmp_path / "bank.txt").write_text(f"{pdq}\n")
-    imported = _safeguard(
+    imported = safeguard(
         env, "banks", "import", "known", str(tmp_path / "bank.txt"), "--signal-type", "pdq"
     )
     assert imported.returncode == 0, imported.stderr
 
-    scanned = _safeguard(env, "scan", str(folder))
-    hashed_only = _safeguard(_env(tmp_path / "no-db"), "scan", "--no-match", str(folder))
+    scanned = safeguard(env, "scan", str(folder))
+    hashed_only = safeguard(clean_env(tmp_path / "no-db"), "scan", "--no-match", str(folder))
 
     assert scanned.returncode == 0, scanned.stderr
     lines = {Path(r["path"]).name: r for r in map(json.loads, scanned.stdout.splitlines())}

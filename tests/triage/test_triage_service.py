@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ from safeguard.rota.models import Page, PageKind
 from safeguard.triage.deadlines import DeadlineKind, case_deadline_fire
 from safeguard.triage.models import TriagePolicy, TriageRecord
 from safeguard.triage.services import default_policy_source
+from tests.cli import clean_env, safeguard
 from tests.conftest import ApiClient, escalation_body
 from tests.factories import UserFactory
 
@@ -241,21 +239,7 @@ def test_triage_explain_works_in_a_fresh_checkout_without_a_database(tmp_path: P
     )
     path = tmp_path / "escalation.json"
     path.write_text(json.dumps(escalation))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("SAFEGUARD_") and k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
-    }
-
-    done = subprocess.run(
-        [sys.executable, "-m", "safeguard.config.cli", "triage", "explain", str(path)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = safeguard(clean_env(), "triage", "explain", str(path), cwd=tmp_path)
 
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -281,13 +265,7 @@ def test_triage_explain_refuses_bad_files(tmp_path: Path, content: str, mentions
     path = tmp_path / "bad.json"
     path.write_text(content)
 
-    done = subprocess.run(
-        [sys.executable, "-m", "safeguard.config.cli", "triage", "explain", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = safeguard(clean_env(), "triage", "explain", str(path))
 
     assert done.returncode == 2
     assert mentions in done.stderr
