@@ -23,6 +23,7 @@ class Received:
 class Receiver:
     secret: bytes
     fail_first: int = 0
+    reply: bytes = b""
     received: list[Received] = field(default_factory=list)
     refused: int = 0
     url: str = ""
@@ -32,8 +33,9 @@ class Receiver:
 
 
 @contextmanager
-def receiver(secret: bytes, *, fail_first: int = 0) -> Iterator[Receiver]:
-    state = Receiver(secret=secret, fail_first=fail_first)
+def receiver(secret: bytes, *, fail_first: int = 0, reply: bytes = b"") -> Iterator[Receiver]:
+    """Record signed POSTs; refuse the first `fail_first` with 503; answer the rest `reply`."""
+    state = Receiver(secret=secret, fail_first=fail_first, reply=reply)
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -53,7 +55,10 @@ def receiver(secret: bytes, *, fail_first: int = 0) -> Iterator[Receiver]:
                 )
                 state.received.append(Received(json.loads(raw), ok))
             self.send_response(200 if ok else 401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(state.reply)))
             self.end_headers()
+            self.wfile.write(state.reply)
 
         def log_message(self, *args: Any) -> None:
             pass

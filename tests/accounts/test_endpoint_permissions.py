@@ -45,6 +45,10 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/banks/{name}/export"): frozenset({R.ADMIN}),
     ("POST", "/banks/{name}/enabled"): frozenset({R.ADMIN}),
     ("POST", "/banks/{name}/entries/{entry_id}/enabled"): frozenset({R.ADMIN}),
+    ("POST", "/cases/{case_id}/decision"): frozenset({R.SPECIALIST, R.LEAD}),
+    ("POST", "/cases/{case_id}/escalate"): frozenset({R.SPECIALIST, R.LEAD}),
+    ("POST", "/actions/{action_id}/confirm"): frozenset({R.SERVICE}),
+    ("POST", "/actions/{action_id}/reverse"): frozenset({R.LEAD}),
 }
 
 

@@ -26,6 +26,7 @@ class Permission(StrEnum):
     ROTA_PAGE_ACKNOWLEDGE = "rota:page:acknowledge"
     MATCHING_BANK_MANAGE = "matching:bank:manage"
     MATCHING_HASH_MATCH = "matching:hash:match"
+    ACTIONS_ACTION_CONFIRM = "actions:action:confirm"
     AUDIT_EVENT_READ = "audit:event:read"
     AUDIT_CHAIN_VERIFY = "audit:chain:verify"
     ACCOUNTS_USER_MANAGE = "accounts:user:manage"
@@ -82,7 +83,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     # The host platform sends escalations and media; it never reads the team's cases.
     Role.SERVICE: frozenset(
-        {P.INTAKE_ESCALATION_CREATE, P.EVIDENCE_MEDIA_UPLOAD, P.MATCHING_HASH_MATCH}
+        {
+            P.INTAKE_ESCALATION_CREATE,
+            P.EVIDENCE_MEDIA_UPLOAD,
+            P.MATCHING_HASH_MATCH,
+            P.ACTIONS_ACTION_CONFIRM,
+        }
     ),
 }
 

@@ -39,6 +39,11 @@ class Delivery:
     ok: bool
     status: int | None
     error: str
+    # The start of the receiver's answer, for protocols that reply with a status in JSON.
+    body: bytes = b""
+
+
+MAX_REPLY = 64 * 1024
 
 
 def deliver(url: str, payload: dict[str, Any], secret: bytes, *, timeout: float = 5.0) -> Delivery:
@@ -60,11 +65,13 @@ def deliver(url: str, payload: dict[str, Any], secret: bytes, *, timeout: float 
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             status = int(response.status)
+            reply = response.read(MAX_REPLY)
     except urllib.error.HTTPError as exc:
         return Delivery(False, exc.code, f"HTTP {exc.code}")
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         return Delivery(False, None, str(getattr(exc, "reason", exc)))
-    return Delivery(200 <= status < 300, status, "" if 200 <= status < 300 else f"HTTP {status}")
+    ok = 200 <= status < 300
+    return Delivery(ok, status, "" if ok else f"HTTP {status}", reply)
 
 
 def backoff(attempt: int, *, base_seconds: float = 2.0) -> timedelta:

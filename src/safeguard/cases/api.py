@@ -27,7 +27,7 @@ class CaseFilter(Schema):
     summary="A case with its escalations",
 )
 def case_get(request: HttpRequest, case_id: uuid.UUID) -> CaseOut:
-    return case_out(case_get_for(user=request.auth, case_id=case_id))  # type: ignore[attr-defined]
+    return case_out(case_get_for(user=request.auth, case_id=case_id), detail=True)  # type: ignore[attr-defined]
 
 
 @router.get(

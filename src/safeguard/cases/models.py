@@ -86,3 +86,26 @@ class CaseEscalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.escalation_id} in {self.case_id}"
+
+
+class Decision(models.Model):
+    """A verdict on a case (or a specialist's escalation of it to a lead), with its reason."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="decisions")
+    kind = models.CharField(max_length=16)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    labels = models.JSONField(default=list)
+    # content item id -> industry classification (A1/A2/B1/B2)
+    item_labels = models.JSONField(default=dict)
+    reason = models.TextField()
+    requested_actions = models.JSONField(default=list)
+    referrals = models.JSONField(default=list)
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["decided_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.case_id} by {self.decided_by_id}"

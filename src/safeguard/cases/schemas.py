@@ -27,6 +27,30 @@ class CaseEscalationOut(BaseModel):
     content: list[ContentOut]
 
 
+class DecisionOut(BaseModel):
+    kind: str
+    decided_by: str
+    labels: list[str]
+    item_labels: dict[str, str]
+    reason: str
+    requested_actions: list[str]
+    referrals: list[str]
+    decided_at: datetime
+
+
+class ActionOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    target_type: str
+    target_id: str
+    status: str
+    attempts: int
+    last_error: str
+    reverses: uuid.UUID | None
+    created_at: datetime
+    confirmed_at: datetime | None
+
+
 class CaseOut(BaseModel):
     id: uuid.UUID
     state: CaseState
@@ -43,11 +67,52 @@ class CaseOut(BaseModel):
     closed_at: datetime | None
     suspects: list[str]
     escalations: list[CaseEscalationOut]
+    decisions: list[DecisionOut] = []
+    actions: list[ActionOut] = []
+    # Referrals recorded on decisions, listed until reporting and law-enforcement response
+    # pick them up.
+    referrals: list[str] = []
 
 
-def case_out(case: Case) -> CaseOut:
-    """Build from a case loaded by `case_get_for`/`case_list_for` (everything prefetched)."""
+def case_out(case: Case, *, detail: bool = False) -> CaseOut:
+    """Build from a case loaded by `case_get_for`/`case_list_for` (everything prefetched);
+    `detail` adds decisions and actions (one case page, not lists)."""
+    extra: dict[str, object] = {}
+    if detail:
+        decisions = [
+            DecisionOut(
+                kind=d.kind,
+                decided_by=d.decided_by.username,
+                labels=d.labels,
+                item_labels=d.item_labels,
+                reason=d.reason,
+                requested_actions=d.requested_actions,
+                referrals=d.referrals,
+                decided_at=d.decided_at,
+            )
+            for d in case.decisions.select_related("decided_by")
+        ]
+        extra = {
+            "decisions": decisions,
+            "actions": [
+                ActionOut(
+                    id=a.pk,
+                    kind=a.kind,
+                    target_type=a.target_type,
+                    target_id=a.target_id,
+                    status=a.status,
+                    attempts=a.attempts,
+                    last_error=a.last_error,
+                    reverses=a.reverses_id,
+                    created_at=a.created_at,
+                    confirmed_at=a.confirmed_at,
+                )
+                for a in case.actions.all()
+            ],
+            "referrals": sorted({r for d in decisions for r in d.referrals}),
+        }
     return CaseOut(
+        **extra,  # type: ignore[arg-type]
         id=case.pk,
         state=CaseState(case.state),
         priority=case.priority or None,

@@ -10,9 +10,12 @@ from ninja.parser import Parser
 
 from safeguard.accounts.api import router as accounts_router
 from safeguard.accounts.auth import InvalidToken, PermissionDenied, deny_all
+from safeguard.actions.api import router as actions_router
+from safeguard.actions.services import ActionError
 from safeguard.audit.api import router as audit_router
 from safeguard.audit.selectors import AuditAccessDenied
 from safeguard.cases.api import router as cases_router
+from safeguard.cases.deciding import DecisionError
 from safeguard.cases.queue_api import router as queues_router
 from safeguard.cases.queues import ClaimError, NotHolder, QueueNotFound
 from safeguard.cases.selectors import CaseNotFound
@@ -67,6 +70,7 @@ for router in (
     triage_router,
     rota_router,
     matching_router,
+    actions_router,
     audit_router,
     accounts_router,
 ):
@@ -157,5 +161,7 @@ for exc_type, code in (
     (BankError, 422),
     (BankFileError, 422),
     (MediaError, 422),
+    (DecisionError, 422),
+    (ActionError, 422),
 ):
     api.add_exception_handler(exc_type, _status(code))

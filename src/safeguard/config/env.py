@@ -41,6 +41,8 @@ class Config:
     paging_webhook_url: str
     paging_webhook_secret: bytes
     page_ack_seconds: int
+    platform_webhook_url: str
+    platform_webhook_secret: bytes
     email_backend: str
     email_from: str
     email_host: str
@@ -137,6 +139,17 @@ def load(env: dict[str, str] | None = None) -> Config:
         webhook_secret = _file_secret(
             var_dir / "paging-webhook.secret", secrets.token_urlsafe(32).encode()
         ).decode()
+    platform_url = env.get("SAFEGUARD_PLATFORM_WEBHOOK_URL", "")
+    platform_secret = env.get("SAFEGUARD_PLATFORM_WEBHOOK_SECRET", "")
+    if platform_url and not platform_secret:
+        if not generated:
+            raise ConfigurationError(
+                "SAFEGUARD_PLATFORM_WEBHOOK_URL is set but SAFEGUARD_PLATFORM_WEBHOOK_SECRET is "
+                "not: actions are signed, and the platform needs the secret to trust them."
+            )
+        platform_secret = _file_secret(
+            var_dir / "platform-webhook.secret", secrets.token_urlsafe(32).encode()
+        ).decode()
     ack_raw = env.get("SAFEGUARD_PAGE_ACK_SECONDS", "300")
     if not ack_raw.isdigit() or int(ack_raw) <= 0:
         raise ConfigurationError(
@@ -155,6 +168,8 @@ def load(env: dict[str, str] | None = None) -> Config:
         paging_webhook_url=webhook_url,
         paging_webhook_secret=webhook_secret.encode(),
         page_ack_seconds=int(ack_raw),
+        platform_webhook_url=platform_url,
+        platform_webhook_secret=platform_secret.encode(),
         # Without an SMTP host, e-mail pages are written to the log (the console backend).
         email_backend=(
             "django.core.mail.backends.smtp.EmailBackend"

@@ -29,6 +29,9 @@ SAFEGUARD_ONCALL_LEAD = CONFIG.oncall_lead
 SAFEGUARD_PAGING_WEBHOOK_URL = CONFIG.paging_webhook_url
 SAFEGUARD_PAGING_WEBHOOK_SECRET = CONFIG.paging_webhook_secret
 SAFEGUARD_PAGE_ACK_SECONDS = CONFIG.page_ack_seconds
+# The host platform's endpoint for actions (remove, restrict, ban, preserve, and reversals).
+SAFEGUARD_PLATFORM_WEBHOOK_URL = CONFIG.platform_webhook_url
+SAFEGUARD_PLATFORM_WEBHOOK_SECRET = CONFIG.platform_webhook_secret
 SAFEGUARD_LEASE_SECONDS = 600
 # Webhook retries wait 2 s, 4 s, 8 s … (capped at ten minutes).
 SAFEGUARD_WEBHOOK_BACKOFF_SECONDS = 2.0
@@ -52,6 +55,7 @@ INSTALLED_APPS = [
     "safeguard.triage",
     "safeguard.rota",
     "safeguard.matching",
+    "safeguard.actions",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,187 @@
+"""Deciding a case: labels, reason, actions on the platform and referrals; escalating to a lead."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from safeguard.accounts.models import User
+from safeguard.accounts.permissions import Permission
+from safeguard.actions.services import action_request
+from safeguard.audit.events import AuditEventType, AuditSource
+from safeguard.audit.services import audit_record
+from safeguard.cases.decisions import (
+    CONTENT_ACTIONS,
+    PLATFORM_ACTIONS,
+    ActionKind,
+    DecisionKind,
+    DecisionLabel,
+    IndustryClass,
+    Referral,
+)
+from safeguard.cases.models import Case, Decision, Queue
+from safeguard.cases.services import case_transition
+from safeguard.cases.workflow import CaseState, CaseTransition
+from safeguard.evidence.models import ContentItem
+
+LEAD_QUEUE = "lead"
+
+
+class DecisionError(Exception):
+    """A decision that cannot be recorded; the message says why."""
+
+
+def _case_content(case: Case) -> dict[str, ContentItem]:
+    items = ContentItem.objects.filter(mentions__escalation__case_link__case=case).distinct()
+    return {str(item.pk): item for item in items}
+
+
+def _check(
+    case: Case,
+    labels: Sequence[DecisionLabel],
+    item_labels: dict[str, IndustryClass],
+    actions: Sequence[ActionKind],
+    reason: str,
+) -> dict[str, ContentItem]:
+    if not reason.strip():
+        raise DecisionError("a decision needs a reason")
+    if not labels and not item_labels:
+        raise DecisionError("a decision needs at least one label")
+    if DecisionLabel.NOT_VIOLATING in labels and (len(labels) > 1 or item_labels or actions):
+        raise DecisionError("'not_violating' stands alone: no other label, no action")
+    unknown = [a for a in actions if a not in PLATFORM_ACTIONS]
+    if unknown:
+        raise DecisionError(f"not an action a decision can take: {', '.join(unknown)}")
+    content = _case_content(case)
+    strangers = sorted(set(item_labels) - set(content))
+    if strangers:
+        raise DecisionError(f"content not in this case: {', '.join(strangers)}")
+    media = {k for k, item in content.items() if item.kind in ("image", "video")}
+    not_media = sorted(set(item_labels) - media)
+    if not_media:
+        raise DecisionError(
+            f"industry classes apply to images and videos only: {', '.join(not_media)}"
+        )
+    return content
+
+
+@transaction.atomic
+def case_decide(
+    *,
+    case: Case,
+    actor: User,
+    labels: Sequence[DecisionLabel],
+    reason: str,
+    source: AuditSource,
+    item_labels: dict[str, IndustryClass] | None = None,
+    actions: Sequence[ActionKind] = (),
+    referrals: Sequence[Referral] = (),
+) -> Decision:
+    """Record a decision and request its actions. The decider holds the case's claim, or is a
+    lead deciding a case escalated to them."""
+    if not actor.has_permission(Permission.CASES_CASE_DECIDE):
+        raise DecisionError(f"{actor.username} may not decide cases")
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    escalated = locked.queue == LEAD_QUEUE
+    holds = locked.holder_id == actor.pk and locked.state == CaseState.IN_REVIEW
+    if not holds and not (escalated and actor.has_permission(Permission.CASES_CASE_ASSIGN)):
+        raise DecisionError(f"{actor.username} does not hold a claim on this case")
+    item_labels = dict(item_labels or {})
+    content = _check(locked, labels, item_labels, actions, reason)
+    if locked.state == CaseState.TRIAGED:
+        # A lead takes an escalated case straight from the lead queue.
+        locked = case_transition(
+            case=locked, transition=CaseTransition.START_REVIEW, actor=actor, source=source
+        )
+    decision = Decision.objects.create(
+        case=locked,
+        kind=DecisionKind.DECISION,
+        decided_by=actor,
+        labels=[label.value for label in labels],
+        item_labels={k: v.value for k, v in item_labels.items()},
+        reason=reason,
+        requested_actions=[a.value for a in actions],
+        referrals=[r.value for r in referrals],
+        decided_at=timezone.now(),
+    )
+    locked = case_transition(
+        case=locked, transition=CaseTransition.DECIDE, actor=actor, source=source, reason=reason
+    )
+    audit_record(
+        event_type=AuditEventType.CASE_DECIDED,
+        actor=actor,
+        source=source,
+        target_type="case",
+        target_id=locked.pk,
+        data={
+            "decision": decision.pk,
+            "labels": decision.labels,
+            "item_labels": decision.item_labels,
+            "actions": decision.requested_actions,
+            "referrals": decision.referrals,
+        },
+    )
+    suspects = list(locked.suspects.values_list("platform_id", flat=True))
+    for kind in actions:
+        if kind in CONTENT_ACTIONS:
+            targets = [("content", item.platform_id) for item in content.values()]
+        else:
+            targets = [("account", pid) for pid in suspects]
+        if not targets:
+            missing = "content" if kind in CONTENT_ACTIONS else "suspect account"
+            raise DecisionError(f"{kind.value}: the case has no {missing} to act on")
+        for target_type, target_id in targets:
+            action_request(
+                case=locked,
+                decision=decision,
+                kind=kind,
+                target_type=target_type,
+                target_id=target_id,
+                actor=actor,
+                source=source,
+            )
+    return decision
+
+
+@transaction.atomic
+def case_escalate_to_lead(
+    *,
+    case: Case,
+    actor: User,
+    note: str,
+    source: AuditSource,
+    proposed_labels: Sequence[DecisionLabel] = (),
+) -> Decision:
+    """The holder hands the case to the lead queue with a note, kept beside the lead's decision."""
+    if not note.strip():
+        raise DecisionError("escalating to a lead needs a note")
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if locked.holder_id != actor.pk or locked.state != CaseState.IN_REVIEW:
+        raise DecisionError(f"{actor.username} does not hold a claim on this case")
+    if not Queue.objects.filter(name=LEAD_QUEUE).exists():
+        raise DecisionError("there is no lead queue")
+    escalation = Decision.objects.create(
+        case=locked,
+        kind=DecisionKind.ESCALATION,
+        decided_by=actor,
+        labels=[label.value for label in proposed_labels],
+        reason=note,
+        decided_at=timezone.now(),
+    )
+    previous_queue = locked.queue
+    locked.queue = LEAD_QUEUE
+    locked.holder = None
+    locked.lease_until = None
+    locked.save(update_fields=["queue", "holder", "lease_until"])
+    case_transition(case=locked, transition=CaseTransition.RELEASE, actor=actor, source=source)
+    audit_record(
+        event_type=AuditEventType.CASE_ESCALATED_TO_LEAD,
+        actor=actor,
+        source=source,
+        target_type="case",
+        target_id=locked.pk,
+        data={"from_queue": previous_queue, "note": note, "proposed_labels": escalation.labels},
+    )
+    return escalation

@@ -1,0 +1,64 @@
+"""The vocabulary of decisions: policy labels, per-item industry classes, requested actions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DecisionLabel(StrEnum):
+    GROOMING = "grooming"
+    SEXTORTION = "sextortion"
+    ENTICEMENT = "enticement"
+    SELF_GENERATED = "self_generated"
+    NOT_VIOLATING = "not_violating"
+
+
+class IndustryClass(StrEnum):
+    """The industry classification of a media item (A: prepubescent, B: pubescent; 1: sex act,
+    2: lascivious exhibition), as used in reports to NCMEC."""
+
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
+
+
+class ActionKind(StrEnum):
+    REMOVE_CONTENT = "remove_content"
+    RESTRICT_ACCOUNT = "restrict_account"
+    BAN_ACCOUNT = "ban_account"
+    PRESERVE = "preserve"
+    # Reversals, taken later with a reason.
+    RESTORE_CONTENT = "restore_content"
+    UNBAN_ACCOUNT = "unban_account"
+    UNRESTRICT_ACCOUNT = "unrestrict_account"
+
+
+class Referral(StrEnum):
+    """Work handed to other parts of Safeguard; listed on the case until they pick it up."""
+
+    REPORTING = "reporting"
+    LAW_ENFORCEMENT = "law_enforcement"
+
+
+class DecisionKind(StrEnum):
+    DECISION = "decision"
+    # A specialist's escalation to a lead: the note and any proposed labels, kept with the
+    # lead's later decision.
+    ESCALATION = "escalation"
+
+
+PLATFORM_ACTIONS = frozenset(
+    {
+        ActionKind.REMOVE_CONTENT,
+        ActionKind.RESTRICT_ACCOUNT,
+        ActionKind.BAN_ACCOUNT,
+        ActionKind.PRESERVE,
+    }
+)
+CONTENT_ACTIONS = frozenset({ActionKind.REMOVE_CONTENT, ActionKind.PRESERVE})
+REVERSALS = {
+    ActionKind.REMOVE_CONTENT: ActionKind.RESTORE_CONTENT,
+    ActionKind.BAN_ACCOUNT: ActionKind.UNBAN_ACCOUNT,
+    ActionKind.RESTRICT_ACCOUNT: ActionKind.UNRESTRICT_ACCOUNT,
+}

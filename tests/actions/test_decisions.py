@@ -1,0 +1,211 @@
+"""Deciding cases and carrying actions to the platform: signed, retried, confirmed exactly once,
+reversible; escalation to a lead kept beside the lead's decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from safeguard.accounts.permissions import Role
+from safeguard.actions.models import Action
+from safeguard.audit.events import AuditEventType
+from safeguard.audit.models import AuditEvent
+from safeguard.audit.selectors import audit_chain_verify
+from safeguard.cases.models import Case
+from tests.conftest import ApiClient, escalation_body
+from tests.receiver import receiver
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+SECRET = b"platform-test-secret"
+DONE = b'{"status": "done"}'
+
+
+def run_worker() -> None:
+    call_command("db_worker", batch=True, startup_delay=False, interval=0.01, verbosity=0)
+
+
+@pytest.fixture
+def platform(settings: Any) -> Any:
+    settings.SAFEGUARD_PLATFORM_WEBHOOK_SECRET = SECRET
+    settings.SAFEGUARD_WEBHOOK_BACKOFF_SECONDS = 0.05
+    return settings
+
+
+def claimed_case(service_api: ApiClient, reviewer: ApiClient) -> dict[str, Any]:
+    created = service_api.post(
+        "/api/v1/escalations",
+        escalation_body(
+            category="other",
+            summary="A report.",
+            subjects=[{"platform_id": "user:bad-actor", "role": "suspect"}],
+            content=[{"platform_id": "img:reported", "kind": "image"}],
+        ),
+    ).json()
+    Case.objects.filter(pk=created["case_id"]).update(queue="general")
+    claimed = reviewer.post("/api/v1/queues/general/next", {})
+    assert claimed.status_code == 200
+    return dict(claimed.json())
+
+
+def test_a_removal_reaches_the_platform_signed_and_is_confirmed_exactly_once(
+    service_api: ApiClient, specialist_api: ApiClient, platform: Any
+) -> None:
+    case = claimed_case(service_api, specialist_api)
+    content_id = case["escalations"][0]["content"][0]["id"]
+    with receiver(SECRET, fail_first=2, reply=DONE) as hook:
+        platform.SAFEGUARD_PLATFORM_WEBHOOK_URL = hook.url
+
+        decided = specialist_api.post(
+            f"/api/v1/cases/{case['id']}/decision",
+            {
+                "labels": [],
+                "item_labels": {content_id: "B2"},
+                "reason": "matches policy B2",
+                "actions": ["remove_content", "ban_account"],
+                "referrals": ["reporting"],
+            },
+        )
+        assert decided.status_code == 200, decided.content
+        assert decided.json()["state"] == "decided"
+        assert decided.json()["referrals"] == ["reporting"]
+
+        for _ in range(4):
+            run_worker()
+            __import__("time").sleep(0.2)
+
+        assert hook.refused == 2
+        assert all(r.signature_ok for r in hook.received)
+        assert sorted((b["kind"], b["target"]["id"]) for b in hook.bodies()) == [
+            ("ban_account", "user:bad-actor"),
+            ("remove_content", "img:reported"),
+        ]
+    actions = list(Action.objects.all())
+    assert {a.status for a in actions} == {"confirmed"}
+    confirmed = AuditEvent.objects.filter(event_type=AuditEventType.ACTION_CONFIRMED)
+    assert confirmed.count() == 2  # one per action, however many deliveries it took
+    body = specialist_api.get(f"/api/v1/cases/{case['id']}").json()
+    assert body["state"] == "actioned"
+    assert body["holder"] is None
+    assert audit_chain_verify().ok
+
+
+def test_a_platform_that_confirms_later_calls_back(
+    service_api: ApiClient, specialist_api: ApiClient, platform: Any
+) -> None:
+    case = claimed_case(service_api, specialist_api)
+    with receiver(SECRET) as hook:
+        platform.SAFEGUARD_PLATFORM_WEBHOOK_URL = hook.url
+        specialist_api.post(
+            f"/api/v1/cases/{case['id']}/decision",
+            {"labels": ["grooming"], "reason": "grooming", "actions": ["restrict_account"]},
+        )
+        run_worker()
+    action = Action.objects.get()
+    assert action.status == "sent"
+
+    first = service_api.post(f"/api/v1/actions/{action.pk}/confirm", {})
+    again = service_api.post(f"/api/v1/actions/{action.pk}/confirm", {})
+
+    assert first.json()["status"] == again.json()["status"] == "confirmed"
+    assert AuditEvent.objects.filter(event_type=AuditEventType.ACTION_CONFIRMED).count() == 1
+    assert Case.objects.get(pk=case["id"]).state == "actioned"
+
+
+def test_a_lead_reverses_with_a_reason(
+    service_api: ApiClient, specialist_api: ApiClient, api_for: Any, platform: Any
+) -> None:
+    case = claimed_case(service_api, specialist_api)
+    lead = api_for(Role.LEAD)
+    with receiver(SECRET, reply=DONE) as hook:
+        platform.SAFEGUARD_PLATFORM_WEBHOOK_URL = hook.url
+        specialist_api.post(
+            f"/api/v1/cases/{case['id']}/decision",
+            {"labels": ["grooming"], "reason": "grooming", "actions": ["ban_account"]},
+        )
+        run_worker()
+        ban = Action.objects.get()
+
+        refused = specialist_api.post(f"/api/v1/actions/{ban.pk}/reverse", {"reason": "x"})
+        reversed_ = lead.post(
+            f"/api/v1/actions/{ban.pk}/reverse", {"reason": "appeal upheld: wrong account"}
+        )
+        twice = lead.post(f"/api/v1/actions/{ban.pk}/reverse", {"reason": "again"})
+        run_worker()
+
+        assert refused.status_code == 403
+        assert reversed_.status_code == 200, reversed_.content
+        assert twice.status_code == 422
+        assert [b["kind"] for b in hook.bodies()] == ["ban_account", "unban_account"]
+        assert hook.bodies()[1]["reverses"] == str(ban.pk)
+    assert Action.objects.get(reverses=ban).status == "confirmed"
+
+
+@pytest.mark.parametrize(
+    ("decision", "mentions"),
+    [
+        ({"labels": [], "reason": "x"}, "at least one label"),
+        ({"labels": ["not_violating", "grooming"], "reason": "x"}, "stands alone"),
+        ({"labels": ["grooming"], "reason": "x", "actions": ["unban_account"]}, "not an action"),
+        (
+            {"labels": ["grooming"], "reason": "x", "item_labels": {"nope": "A1"}},
+            "not in this case",
+        ),
+        ({"labels": ["grooming"], "reason": "x", "item_labels": {}, "actions": ["fly"]}, "actions"),
+    ],
+)
+def test_bad_decisions_are_refused_and_change_nothing(
+    service_api: ApiClient, specialist_api: ApiClient, decision: dict[str, Any], mentions: str
+) -> None:
+    case = claimed_case(service_api, specialist_api)
+
+    response = specialist_api.post(f"/api/v1/cases/{case['id']}/decision", decision)
+
+    assert response.status_code == 422, response.content
+    assert mentions in response.json()["detail"]
+    assert Case.objects.get(pk=case["id"]).state == "in_review"
+    assert not Action.objects.exists()
+
+
+def test_someone_without_the_claim_cannot_decide(
+    service_api: ApiClient, specialist_api: ApiClient, api_for: Any
+) -> None:
+    case = claimed_case(service_api, specialist_api)
+    other = api_for(Role.SPECIALIST)
+
+    response = other.post(
+        f"/api/v1/cases/{case['id']}/decision", {"labels": ["grooming"], "reason": "x"}
+    )
+
+    assert response.status_code == 422
+    assert "does not hold a claim" in response.json()["detail"]
+
+
+def test_escalate_to_lead_then_the_leads_decision_is_kept_with_the_note(
+    service_api: ApiClient, specialist_api: ApiClient, api_for: Any
+) -> None:
+    case = claimed_case(service_api, specialist_api)
+    lead = api_for(Role.LEAD)
+
+    escalated = specialist_api.post(
+        f"/api/v1/cases/{case['id']}/escalate",
+        {"note": "unsure whether this is self-generated", "proposed_labels": ["self_generated"]},
+    )
+    taken = lead.post("/api/v1/queues/lead/next", {})
+    decided = lead.post(
+        f"/api/v1/cases/{case['id']}/decision",
+        {"labels": ["self_generated"], "reason": "agree with the specialist"},
+    )
+
+    assert escalated.json()["queue"] == "lead"
+    assert escalated.json()["state"] == "triaged"
+    assert taken.json()["id"] == case["id"]
+    decisions = decided.json()["decisions"]
+    assert [(d["kind"], d["decided_by"]) for d in decisions] == [
+        ("escalation", specialist_api.user.username),
+        ("decision", lead.user.username),
+    ]
+    assert decisions[0]["reason"] == "unsure whether this is self-generated"
+    assert decided.json()["state"] == "decided"
