@@ -27,6 +27,7 @@ class Permission(StrEnum):
     MATCHING_BANK_MANAGE = "matching:bank:manage"
     MATCHING_HASH_MATCH = "matching:hash:match"
     ACTIONS_ACTION_CONFIRM = "actions:action:confirm"
+    EVIDENCE_MEDIA_VIEW = "evidence:media:view"
     AUDIT_EVENT_READ = "audit:event:read"
     AUDIT_CHAIN_VERIFY = "audit:chain:verify"
     ACCOUNTS_USER_MANAGE = "accounts:user:manage"
@@ -57,6 +58,7 @@ _SPECIALIST = frozenset(
         P.TRIAGE_POLICY_READ,
         P.ROTA_PAGE_ACKNOWLEDGE,
         P.MATCHING_HASH_MATCH,
+        P.EVIDENCE_MEDIA_VIEW,
     }
 )
 
@@ -99,3 +101,37 @@ def role_permissions(role: str) -> frozenset[Permission]:
         return ROLE_PERMISSIONS[Role(role)]
     except ValueError:
         return frozenset()
+
+
+# The platform's service account and law-enforcement partners use the API only; every other role
+# works in the console.
+CONSOLE_ROLES: frozenset[Role] = frozenset(
+    {Role.SPECIALIST, Role.LEAD, Role.LEGAL, Role.AUDITOR, Role.ADMIN}
+)
+
+# A role holding any of these needs a second factor (docs/two-factor.md): reading cases shows
+# media or its descriptions, and managing accounts, tokens, banks or the triage policy can give
+# someone that access or change what is caught.
+SECOND_FACTOR_PERMISSIONS: frozenset[Permission] = frozenset(
+    {
+        P.CASES_CASE_READ,
+        P.CASES_CASE_REVIEW,
+        P.ACCOUNTS_USER_MANAGE,
+        P.ACCOUNTS_TOKEN_MANAGE,
+        P.MATCHING_BANK_MANAGE,
+        P.TRIAGE_POLICY_MANAGE,
+    }
+)
+
+
+def console_allowed(role: str) -> bool:
+    """Whether a role may sign in to the console at all."""
+    try:
+        return Role(role) in CONSOLE_ROLES
+    except ValueError:
+        return False
+
+
+def second_factor_required(role: str) -> bool:
+    """Whether a session of this role must pass TOTP (or a recovery code) before any work."""
+    return bool(role_permissions(role) & SECOND_FACTOR_PERMISSIONS)

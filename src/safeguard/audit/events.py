@@ -28,6 +28,7 @@ class AuditEventType(StrEnum):
     BANK_ENABLED_CHANGED = "bank.enabled_changed"
     BANK_ENTRY_ENABLED_CHANGED = "bank.entry_enabled_changed"
     CONTENT_MATCHED = "content.matched"
+    MEDIA_REVEALED = "media.revealed"
     CASE_DECIDED = "case.decided"
     CASE_ESCALATED_TO_LEAD = "case.escalated_to_lead"
     ACTION_REQUESTED = "action.requested"

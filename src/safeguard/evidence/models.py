@@ -35,6 +35,9 @@ class ContentItem(models.Model):
         Blob, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     first_seen_at = models.DateTimeField()
+    # Whether any person has looked at the media; an outbound report must say so truthfully.
+    viewed_by_person = models.BooleanField(default=False)
+    first_viewed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.platform_id}"

@@ -102,3 +102,24 @@ def content_media_store(
 
         content_scan_task.enqueue(content_id=str(item.pk))
         return MediaResult(content=item, blob=blob, created=True)
+
+
+@transaction.atomic
+def content_reveal(
+    *, content: ContentItem, case_id: object, actor: User, source: AuditSource
+) -> None:
+    """A person chose to see a media item unblurred: audited, and the item marked as viewed."""
+    locked = ContentItem.objects.select_for_update().get(pk=content.pk)
+    now = timezone.now()
+    if not locked.viewed_by_person:
+        locked.viewed_by_person = True
+        locked.first_viewed_at = now
+        locked.save(update_fields=["viewed_by_person", "first_viewed_at"])
+    audit_record(
+        event_type=AuditEventType.MEDIA_REVEALED,
+        actor=actor,
+        source=source,
+        target_type="content",
+        target_id=locked.pk,
+        data={"case": str(case_id), "sha256": locked.blob_id},
+    )

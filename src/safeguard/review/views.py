@@ -2,22 +2,54 @@
 
 import uuid
 
-from django.contrib.auth.decorators import login_required
+from django.contrib import messages
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from safeguard.accounts.console import console_required
+from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission, role_permissions
 from safeguard.audit.events import AuditSource
-from safeguard.cases.selectors import case_list_for
+from safeguard.cases.deciding import DecisionError, case_decide, case_escalate_to_lead
+from safeguard.cases.decisions import (
+    PLATFORM_ACTIONS,
+    ActionKind,
+    DecisionLabel,
+    IndustryClass,
+    Referral,
+)
+from safeguard.cases.queues import (
+    ClaimError,
+    QueueNotFound,
+    lease_length,
+    queue_claim_next,
+    queue_get_for,
+)
+from safeguard.cases.selectors import (
+    CaseNotFound,
+    case_get_for,
+    case_list_for,
+    queue_summaries_for,
+)
+from safeguard.evidence.services import content_reveal
+from safeguard.review.media import (
+    full_bytes,
+    media_token_check,
+    preview_bytes,
+    protected,
+    revealed_recently,
+)
+from safeguard.review.selectors import case_page_for, content_of_case
 from safeguard.rota.selectors import PageNotFound, page_get_for, pages_for
 from safeguard.rota.services import PageError, page_acknowledge
 
 
 @never_cache
-@login_required
+@console_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     can_read = user.has_permission(Permission.CASES_CASE_READ)  # type: ignore[union-attr]
@@ -34,7 +66,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@login_required
+@console_required
 def pages(request: HttpRequest) -> HttpResponse:
     """Unacknowledged pages for the signed-in person (every open page, for a lead)."""
     user = request.user
@@ -47,7 +79,7 @@ def pages(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@console_required
 def page_ack(request: HttpRequest, page_id: uuid.UUID) -> HttpResponse:
     try:
         page = page_get_for(user=request.user, page_id=page_id)  # type: ignore[arg-type]
@@ -65,3 +97,149 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except Exception as exc:
         return JsonResponse({"status": "unavailable", "database": str(exc)}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+# --- The console: queues, case pages, protected media, decisions ---------------------------
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - console_required let only signed-in users in
+    return user
+
+
+@never_cache
+@console_required
+def queues(request: HttpRequest) -> HttpResponse:
+    summaries = queue_summaries_for(user=_user(request))
+    return render(request, "review/queues.html", {"queues": summaries})
+
+
+@require_POST
+@console_required
+def queue_start(request: HttpRequest, name: str) -> HttpResponse:
+    """Claim the most urgent case in the queue and open it."""
+    user = _user(request)
+    try:
+        queue = queue_get_for(user=user, name=name)
+        case = queue_claim_next(
+            queue=queue, actor=user, lease=lease_length(None), source=AuditSource.CONSOLE
+        )
+    except (QueueNotFound, ClaimError):
+        raise Http404("no such queue") from None
+    if case is None:
+        messages.info(request, f"The {name} queue is empty.")
+        return redirect("console-queues")
+    return redirect("console-case", case_id=case.pk)
+
+
+@never_cache
+@console_required
+def case_page(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    try:
+        page = case_page_for(user=_user(request), case_id=case_id)
+    except CaseNotFound:
+        raise Http404("no such case") from None
+    return render(
+        request,
+        "review/case.html",
+        {
+            "page": page,
+            "labels": [label.value for label in DecisionLabel],
+            "classes": [c.value for c in IndustryClass],
+            "actions": sorted(a.value for a in PLATFORM_ACTIONS),
+            "referrals": [r.value for r in Referral],
+            "holds": page.case.holder_id == request.user.pk,
+        },
+    )
+
+
+@require_POST
+@console_required
+def reveal(request: HttpRequest, case_id: uuid.UUID, content_id: uuid.UUID) -> HttpResponse:
+    """One item at a time, by choice: audited, and the item marked as viewed by a person."""
+    user = _user(request)
+    try:
+        item = content_of_case(user=user, case_id=case_id, content_id=content_id)
+    except CaseNotFound:
+        raise Http404("no such media") from None
+    content_reveal(content=item, case_id=case_id, actor=user, source=AuditSource.CONSOLE)
+    return redirect(f"{reverse('console-case', kwargs={'case_id': case_id})}#content-{content_id}")
+
+
+@never_cache
+@console_required
+def media(
+    request: HttpRequest, case_id: uuid.UUID, content_id: uuid.UUID, variant: str
+) -> HttpResponse:
+    """Decrypted on the fly, for the person the URL was signed for, for five minutes."""
+    user = _user(request)
+    token = request.GET.get("t", "")
+    if variant not in ("preview", "full") or not media_token_check(
+        token, user=user, content_id=content_id, variant=variant
+    ):
+        raise Http404("no such media")
+    try:
+        item = content_of_case(user=user, case_id=case_id, content_id=content_id)
+    except CaseNotFound:
+        raise Http404("no such media") from None
+    if variant == "preview":
+        return protected(preview_bytes(item), "image/png")
+    if not revealed_recently(user=user, content=item):
+        raise Http404("reveal the item first")
+    body, content_type = full_bytes(item)
+    return protected(body, content_type)
+
+
+@require_POST
+@console_required
+def decide(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    try:
+        case = case_get_for(user=user, case_id=case_id)
+        labels = [DecisionLabel(v) for v in request.POST.getlist("labels")]
+        item_labels = {
+            key.removeprefix("class_"): IndustryClass(value)
+            for key, value in request.POST.items()
+            if key.startswith("class_") and value
+        }
+        actions = [ActionKind(v) for v in request.POST.getlist("actions")]
+        referrals = [Referral(v) for v in request.POST.getlist("referrals")]
+        queue_name = case.queue
+        case_decide(
+            case=case,
+            actor=user,
+            labels=labels,
+            item_labels=item_labels,
+            actions=actions,
+            referrals=referrals,
+            reason=request.POST.get("reason", ""),
+            source=AuditSource.CONSOLE,
+        )
+    except CaseNotFound:
+        raise Http404("no such case") from None
+    except (ValueError, DecisionError) as exc:
+        messages.error(request, f"Not recorded: {exc}")
+        return redirect("console-case", case_id=case_id)
+    messages.success(request, "Decision recorded.")
+    if "next" in request.POST and queue_name:
+        return queue_start(request, queue_name)
+    return redirect("console-case", case_id=case_id)
+
+
+@require_POST
+@console_required
+def escalate(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    try:
+        case = case_get_for(user=user, case_id=case_id)
+        case_escalate_to_lead(
+            case=case, actor=user, note=request.POST.get("note", ""), source=AuditSource.CONSOLE
+        )
+    except CaseNotFound:
+        raise Http404("no such case") from None
+    except DecisionError as exc:
+        messages.error(request, f"Not escalated: {exc}")
+        return redirect("console-case", case_id=case_id)
+    messages.success(request, "Escalated to the lead queue.")
+    return redirect("console-queues")

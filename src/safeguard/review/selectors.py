@@ -1,0 +1,115 @@
+"""Reads for the console: everything a case page shows, with the access checks."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from safeguard.accounts.models import User
+from safeguard.accounts.permissions import Permission
+from safeguard.audit.models import AuditEvent
+from safeguard.cases.models import Case, Decision
+from safeguard.cases.selectors import CaseNotFound, case_get_for
+from safeguard.evidence.models import ContentItem
+from safeguard.review.highlight import Segment, segments
+from safeguard.review.media import media_token, revealed_recently
+from safeguard.signals.indicators import analyze
+
+AUDIT_TRAIL_LIMIT = 200
+
+
+@dataclass
+class ContentView:
+    item: ContentItem
+    segments: list[Segment] = field(default_factory=list)
+    preview_token: str = ""
+    full_token: str = ""
+    revealed: bool = False
+    is_media: bool = False
+
+
+@dataclass
+class SubjectView:
+    platform_id: str
+    roles: list[str]
+    ages: list[int]
+    prior_decisions: list[Decision]
+
+
+@dataclass
+class CasePage:
+    case: Case
+    contents: list[ContentView]
+    subjects: list[SubjectView]
+    decisions: list[Decision]
+    trail: list[AuditEvent]
+    can_view_media: bool
+
+
+def content_of_case(*, user: User, case_id: uuid.UUID, content_id: uuid.UUID) -> ContentItem:
+    """A media item of a case the user may see media of; anything else is not found."""
+    if not user.has_permission(Permission.EVIDENCE_MEDIA_VIEW):
+        raise CaseNotFound(case_id)
+    case = case_get_for(user=user, case_id=case_id)
+    item = (
+        ContentItem.objects.select_related("blob")
+        .filter(pk=content_id, mentions__escalation__case_link__case=case)
+        .first()
+    )
+    if item is None:
+        raise CaseNotFound(case_id)
+    return item
+
+
+def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
+    case = case_get_for(user=user, case_id=case_id)
+    can_view_media = user.has_permission(Permission.EVIDENCE_MEDIA_VIEW)
+    contents: dict[uuid.UUID, ContentView] = {}
+    subjects: dict[str, SubjectView] = {}
+    for link in case.links.all():
+        for mention in link.escalation.subjects.all():
+            view = subjects.setdefault(
+                mention.subject.platform_id, SubjectView(mention.subject.platform_id, [], [], [])
+            )
+            if mention.role not in view.roles:
+                view.roles.append(mention.role)
+            if mention.age is not None and mention.age not in view.ages:
+                view.ages.append(mention.age)
+        for mention in link.escalation.content.all():
+            item = mention.content
+            if item.pk in contents:
+                continue
+            view_ = ContentView(item=item, is_media=item.kind in ("image", "video"))
+            if item.text:
+                spans = [(i.start, i.end, i.family) for i in analyze(item.text).indicators]
+                view_.segments = segments(item.text, spans)
+            if view_.is_media and item.blob_id and can_view_media:
+                view_.preview_token = media_token(user=user, content_id=item.pk, variant="preview")
+                view_.revealed = revealed_recently(user=user, content=item)
+                if view_.revealed:
+                    view_.full_token = media_token(user=user, content_id=item.pk, variant="full")
+            contents[item.pk] = view_
+    for view in subjects.values():
+        view.prior_decisions = list(
+            Decision.objects.filter(case__suspects__platform_id=view.platform_id)
+            .exclude(case=case)
+            .select_related("decided_by")
+            .order_by("-decided_at")[:5]
+        )
+    content_ids = [str(pk) for pk in contents]
+    trail = list(
+        AuditEvent.objects.filter(
+            Q(target_type="case", target_id=str(case.pk))
+            | Q(target_type="content", target_id__in=content_ids)
+        ).order_by("-seq")[:AUDIT_TRAIL_LIMIT]
+    )
+    return CasePage(
+        case=case,
+        contents=list(contents.values()),
+        subjects=list(subjects.values()),
+        decisions=list(case.decisions.select_related("decided_by")),
+        trail=trail,
+        can_view_media=can_view_media,
+    )

@@ -1,0 +1,179 @@
+"""The console without a browser: queues, case page, protected media, reveal, decide, escalate."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from PIL import Image
+
+from safeguard.accounts.permissions import Role
+from safeguard.audit.events import AuditEventType
+from safeguard.audit.models import AuditEvent
+from safeguard.cases.models import Case
+from safeguard.config.demo import pattern_png
+from safeguard.evidence.models import ContentItem
+from tests.conftest import ApiClient, escalation_body
+from tests.factories import UserFactory
+
+IMAGE = pattern_png("circles", 4)
+
+
+def console(role: Role) -> Client:
+    client = Client()
+    client.force_login(UserFactory(role=role.value))
+    return client
+
+
+@pytest.fixture
+def case_with_image(service_api: ApiClient) -> dict[str, Any]:
+    created = service_api.post(
+        "/api/v1/escalations",
+        escalation_body(
+            category="grooming",
+            summary="A report.",
+            subjects=[{"platform_id": "user:s1", "role": "suspect"}],
+            content=[
+                {"platform_id": "img:1", "kind": "image"},
+                {
+                    "platform_id": "t:1",
+                    "kind": "message_thread",
+                    "text": "hi! how old are you? dont tell your parents",
+                },
+            ],
+        ),
+    ).json()
+    image_id = created["content"][0]["id"]
+    service_api.upload(
+        f"/api/v1/content/{image_id}/media",
+        {"file": SimpleUploadedFile("x.png", IMAGE, content_type="image/png")},
+    )
+    Case.objects.filter(pk=created["case_id"]).update(queue="general")
+    return {"case_id": created["case_id"], "image_id": image_id}
+
+
+def _img_src(html: str, klass: str) -> str:
+    match = re.search(rf'<img class="media {klass}"[^>]*src="([^"]+)"', html)
+    assert match, f"no {klass} image on the page"
+    return match.group(1).replace("&amp;", "&")
+
+
+def test_start_reviewing_opens_the_case_with_media_blurred(case_with_image: dict[str, Any]) -> None:
+    specialist = console(Role.SPECIALIST)
+
+    assert "Start reviewing" in specialist.get("/console/queues/").content.decode()
+    opened = specialist.post("/console/queues/general/start", follow=True)
+    html = opened.content.decode()
+
+    assert opened.status_code == 200
+    assert case_with_image["case_id"] in html
+    assert '<mark class="signal" title="age_probing">how old are you</mark>' in html
+    preview = specialist.get(_img_src(html, "protected"))
+    assert preview.status_code == 200
+    assert "no-store" in preview["Cache-Control"].split(", ")
+    with Image.open(io.BytesIO(preview.content)) as image:
+        assert image.mode == "L"  # greyscale
+        assert image.size[0] <= 320
+    assert 'class="media revealed"' not in html
+    assert not ContentItem.objects.get(pk=case_with_image["image_id"]).viewed_by_person
+
+
+def test_reveal_is_audited_and_only_then_serves_the_original(
+    case_with_image: dict[str, Any],
+) -> None:
+    specialist = console(Role.SPECIALIST)
+    specialist.post("/console/queues/general/start")
+    case_url = f"/console/cases/{case_with_image['case_id']}/"
+    html = specialist.get(case_url).content.decode()
+    full_before = _img_src(html, "protected").replace("/preview?", "/full?")
+    assert specialist.get(full_before).status_code == 404  # not revealed, and wrong token
+
+    revealed = specialist.post(
+        f"/console/cases/{case_with_image['case_id']}/reveal/{case_with_image['image_id']}"
+    )
+    html = specialist.get(case_url).content.decode()
+    full = specialist.get(_img_src(html, "revealed"))
+
+    assert revealed.status_code == 302
+    assert full.status_code == 200
+    assert full.content == IMAGE
+    assert "no-store" in full["Cache-Control"].split(", ")
+    event = AuditEvent.objects.get(event_type=AuditEventType.MEDIA_REVEALED)
+    assert event.target_id == case_with_image["image_id"]
+    assert ContentItem.objects.get(pk=case_with_image["image_id"]).viewed_by_person
+
+
+def test_media_urls_are_personal_and_need_the_permission(case_with_image: dict[str, Any]) -> None:
+    specialist = console(Role.SPECIALIST)
+    html = specialist.get(f"/console/cases/{case_with_image['case_id']}/").content.decode()
+    url = _img_src(html, "protected")
+
+    assert console(Role.SPECIALIST).get(url).status_code == 404  # signed for someone else
+    assert console(Role.AUDITOR).get(url).status_code == 404  # may read cases, not media
+    auditor_page = console(Role.AUDITOR).get(f"/console/cases/{case_with_image['case_id']}/")
+    assert auditor_page.status_code == 200
+    assert "<img" not in auditor_page.content.decode()
+    assert (
+        console(Role.ADMIN).get(f"/console/cases/{case_with_image['case_id']}/").status_code == 404
+    )
+    assert Client().get(url).status_code == 302  # anonymous: to sign in
+
+
+def test_decide_with_submit_and_next(
+    case_with_image: dict[str, Any], service_api: ApiClient
+) -> None:
+    other = service_api.post(
+        "/api/v1/escalations",
+        escalation_body(
+            external_id="other",
+            category="other",
+            content=[],
+            summary="x",
+            subjects=[{"platform_id": "user:s2", "role": "suspect"}],
+        ),
+    ).json()
+    Case.objects.filter(pk=other["case_id"]).update(queue="general")
+    specialist = console(Role.SPECIALIST)
+    first = specialist.post("/console/queues/general/start")
+    first_id = first["Location"].split("/")[3]
+
+    decided = specialist.post(
+        f"/console/cases/{first_id}/decide",
+        {"labels": ["grooming"], "reason": "grooming indicators", "next": "1"},
+    )
+
+    assert decided.status_code == 302
+    assert Case.objects.get(pk=first_id).state == "decided"
+    second_id = decided["Location"].split("/")[3]
+    assert second_id != first_id
+    assert Case.objects.get(pk=second_id).holder is not None
+
+
+def test_a_decision_without_a_reason_is_refused(case_with_image: dict[str, Any]) -> None:
+    specialist = console(Role.SPECIALIST)
+    specialist.post("/console/queues/general/start")
+
+    response = specialist.post(
+        f"/console/cases/{case_with_image['case_id']}/decide",
+        {"labels": ["grooming"], "reason": "  "},
+        follow=True,
+    )
+
+    assert "Not recorded: a decision needs a reason" in response.content.decode()
+    assert Case.objects.get(pk=case_with_image["case_id"]).state == "in_review"
+
+
+def test_escalate_to_lead_from_the_console(case_with_image: dict[str, Any]) -> None:
+    specialist = console(Role.SPECIALIST)
+    specialist.post("/console/queues/general/start")
+
+    specialist.post(
+        f"/console/cases/{case_with_image['case_id']}/escalate", {"note": "please take a look"}
+    )
+
+    case = Case.objects.get(pk=case_with_image["case_id"])
+    assert (case.queue, case.state, case.holder) == ("lead", "triaged", None)
