@@ -102,6 +102,29 @@ def healthz(request: HttpRequest) -> HttpResponse:
 # --- The console: queues, case pages, protected media, decisions ---------------------------
 
 
+# One key per choice, shown beside it and in the help overlay (`?`).
+LABEL_KEYS = {
+    DecisionLabel.GROOMING: "g",
+    DecisionLabel.SEXTORTION: "s",
+    DecisionLabel.ENTICEMENT: "e",
+    DecisionLabel.SELF_GENERATED: "x",
+    DecisionLabel.NOT_VIOLATING: "0",
+}
+ACTION_ORDER = [
+    ActionKind.REMOVE_CONTENT,
+    ActionKind.RESTRICT_ACCOUNT,
+    ActionKind.BAN_ACCOUNT,
+    ActionKind.PRESERVE,
+]
+ACTION_KEYS = {
+    ActionKind.REMOVE_CONTENT: "m",
+    ActionKind.RESTRICT_ACCOUNT: "t",
+    ActionKind.BAN_ACCOUNT: "b",
+    ActionKind.PRESERVE: "p",
+}
+assert set(ACTION_ORDER) == PLATFORM_ACTIONS  # noqa: S101 - a new action needs a key
+
+
 def _user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)  # noqa: S101 - console_required let only signed-in users in
@@ -145,9 +168,9 @@ def case_page(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         "review/case.html",
         {
             "page": page,
-            "labels": [label.value for label in DecisionLabel],
+            "labels": [(label.value, LABEL_KEYS[label]) for label in DecisionLabel],
             "classes": [c.value for c in IndustryClass],
-            "actions": sorted(a.value for a in PLATFORM_ACTIONS),
+            "actions": [(a.value, ACTION_KEYS[a]) for a in ACTION_ORDER],
             "referrals": [r.value for r in Referral],
             "holds": page.case.holder_id == request.user.pk,
         },
