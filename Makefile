@@ -31,7 +31,8 @@ typecheck: $(STAMP)
 		src/safeguard/actions/webhooks.py src/safeguard/signals \
 		src/safeguard/matching/index.py src/safeguard/matching/signal_types.py \
 		src/safeguard/matching/video.py src/safeguard/matching/video_signal.py \
-		src/safeguard/matching/formats.py src/safeguard/matching/scanfiles.py
+		src/safeguard/matching/formats.py src/safeguard/matching/scanfiles.py \
+		src/safeguard/accounts/totp.py src/safeguard/review/highlight.py
 
 pytest: $(STAMP)
 	$(BIN)/pytest

@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Role
-from safeguard.accounts.services import api_token_create
+from safeguard.accounts.selectors import totp_device_confirmed_for
+from safeguard.accounts.services import api_token_create, totp_device_create
 from safeguard.audit.events import AuditSource
 from safeguard.audit.models import AuditEvent
 from safeguard.cases.models import Case, Subject
@@ -108,3 +111,31 @@ def escalation_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def sign_in_verified(client: Client, user: User) -> TOTPDevice:
+    """Sign `user` in on `client` with a session that has passed the second factor.
+
+    The device is a real, confirmed TOTP device; the session is marked as `django_otp.login`
+    marks it, so the console and the API see a verified session (tests/accounts cover the pages).
+    """
+    device = totp_device_confirmed_for(user=user) or totp_device_create(
+        user=user, actor=None, source=AuditSource.CLI, confirmed=True
+    )
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+@pytest.fixture
+def verified_client(db: None) -> Callable[[User], Client]:
+    """A console client for `user`, signed in with the second factor passed."""
+
+    def make(user: User) -> Client:
+        client = Client()
+        sign_in_verified(client, user)
+        return client
+
+    return make

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from safeguard.accounts.permissions import Role
-from tests.conftest import escalation_body
+from tests.conftest import escalation_body, sign_in_verified
 from tests.factories import UserFactory
 
 
@@ -70,7 +70,7 @@ def test_the_case_list_query_count_does_not_grow_with_cases(
 def test_a_signed_in_person_reads_cases_with_the_session(service_api: Any) -> None:
     created = _file(service_api, 1, "user:a")
     client = Client()
-    client.force_login(UserFactory(role=Role.LEAD.value))
+    sign_in_verified(client, UserFactory(role=Role.LEAD.value))
 
     assert client.get(f"/api/v1/cases/{created['case_id']}").status_code == 200
     home = client.get("/")
@@ -104,7 +104,8 @@ def test_sign_in_with_a_password(client: Client, db: None) -> None:
     )
 
     assert response.status_code == 302
-    assert client.get("/").status_code == 200
+    # A specialist's password alone reaches only the second factor's enrolment.
+    assert client.get("/")["Location"].startswith("/accounts/2fa/setup/")
 
 
 def test_healthz(client: Client, db: None) -> None:

@@ -17,7 +17,7 @@ from safeguard.audit.models import AuditEvent
 from safeguard.cases.models import Case
 from safeguard.config.demo import pattern_png
 from safeguard.evidence.models import ContentItem
-from tests.conftest import ApiClient, escalation_body
+from tests.conftest import ApiClient, escalation_body, sign_in_verified
 from tests.factories import UserFactory
 
 IMAGE = pattern_png("circles", 4)
@@ -25,7 +25,7 @@ IMAGE = pattern_png("circles", 4)
 
 def console(role: Role) -> Client:
     client = Client()
-    client.force_login(UserFactory(role=role.value))
+    sign_in_verified(client, UserFactory(role=role.value))
     return client
 
 
@@ -177,3 +177,18 @@ def test_escalate_to_lead_from_the_console(case_with_image: dict[str, Any]) -> N
 
     case = Case.objects.get(pk=case_with_image["case_id"])
     assert (case.queue, case.state, case.holder) == ("lead", "triaged", None)
+
+
+def test_every_shortcut_on_the_case_page_is_unique_and_shown(
+    case_with_image: dict[str, Any],
+) -> None:
+    specialist = console(Role.SPECIALIST)
+    specialist.post("/console/queues/general/start")
+
+    html = specialist.get(f"/console/cases/{case_with_image['case_id']}/").content.decode()
+
+    keys = re.findall(r'data-key="([^"]+)"', html)
+    assert len(keys) == len(set(keys)), keys
+    assert {"r", "g", "s", "m", "b", "c", "n", "ctrl+enter", "l"} <= set(keys)
+    for key in keys:
+        assert f"<kbd>{key}</kbd>" in html or key in {"r", "c", "l"}, key

@@ -14,7 +14,7 @@ from safeguard.audit.events import AuditEventType
 from safeguard.audit.models import AuditEvent
 from safeguard.audit.selectors import audit_chain_verify
 from safeguard.rota.models import Page
-from tests.conftest import ApiClient, escalation_body
+from tests.conftest import ApiClient, escalation_body, sign_in_verified
 from tests.factories import UserFactory
 from tests.receiver import receiver
 
@@ -81,7 +81,7 @@ def test_unacknowledged_p0_pages_the_next_person_and_the_lead(
         # The second person acknowledges through the API; the incident is answered.
         second_page = Page.objects.get(recipient=oncall["second"])
         client = ApiClient(None, None)
-        client.client.force_login(oncall["second"])
+        sign_in_verified(client.client, oncall["second"])
         acked = client.client.post(f"/api/v1/pages/{second_page.pk}/ack")
         assert acked.status_code == 200, acked.content
         assert not Page.objects.filter(acknowledged_at__isnull=True).exists()
@@ -102,7 +102,7 @@ def test_acknowledged_in_time_means_no_second_page(
         run_worker()
         page = Page.objects.get()
         client = ApiClient(None, None)
-        client.client.force_login(oncall["first"])
+        sign_in_verified(client.client, oncall["first"])
         assert client.client.post(f"/api/v1/pages/{page.pk}/ack").status_code == 200
 
         time.sleep(1.2)
@@ -141,7 +141,7 @@ def test_someone_else_cannot_acknowledge_a_page(
     service_api.post("/api/v1/escalations", EMERGENCY)
     page = Page.objects.get()
     other = ApiClient(None, None)
-    other.client.force_login(UserFactory(username="bystander"))
+    sign_in_verified(other.client, UserFactory(username="bystander"))
 
     response = other.client.post(f"/api/v1/pages/{page.pk}/ack")
 
@@ -158,7 +158,7 @@ def test_acknowledge_with_the_console_button(
     service_api.post("/api/v1/escalations", EMERGENCY)
     page = Page.objects.get()
     console = Client()
-    console.force_login(oncall["first"])
+    sign_in_verified(console, oncall["first"])
 
     listing = console.get("/pages/")
     assert listing.status_code == 200

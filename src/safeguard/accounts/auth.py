@@ -12,8 +12,8 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
 from safeguard.accounts.models import User
-from safeguard.accounts.permissions import Permission
-from safeguard.accounts.selectors import api_token_user
+from safeguard.accounts.permissions import Permission, second_factor_required
+from safeguard.accounts.selectors import api_token_user, session_is_verified
 
 
 class InvalidToken(Exception):
@@ -24,6 +24,18 @@ class PermissionDenied(Exception):
     def __init__(self, user: User, permissions: tuple[Permission, ...]) -> None:
         wanted = " or ".join(p.value for p in permissions) or "a permission no role holds"
         super().__init__(f"{user.username} ({user.role or 'no role'}) lacks {wanted}")
+
+
+class SecondFactorRequired(PermissionDenied):
+    """A session of a role that needs a second factor has not passed one yet."""
+
+    def __init__(self, user: User) -> None:
+        # Mapped to 403 as a PermissionDenied, but worded for what is missing: not a permission.
+        Exception.__init__(
+            self,
+            f"{user.username} ({user.role}) must pass the second factor in this session first:"
+            " sign in to the console and type the code from the authenticator app",
+        )
 
 
 def _authorise(user: User, permissions: tuple[Permission, ...], any_user: bool) -> User:
@@ -67,6 +79,10 @@ class StaffSessionAuth(SessionAuth):
         if user is None:
             return None
         assert isinstance(user, User)  # noqa: S101 - AUTH_USER_MODEL is accounts.User
+        # A session must have passed the same second factor as the console; a bearer token is
+        # not a session, is issued by an administrator, and is not affected.
+        if second_factor_required(user.role) and not session_is_verified(user):
+            raise SecondFactorRequired(user)
         return _authorise(user, self.permissions, self.any_user)
 
 

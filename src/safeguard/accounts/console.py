@@ -1,21 +1,57 @@
-"""The gate in front of every console page: signed in (and, soon, second factor verified)."""
+"""The gate in front of every console page: signed in, a console role, and second factor passed."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+from safeguard.accounts.models import User
+from safeguard.accounts.permissions import console_allowed
+from safeguard.accounts.selectors import SecondFactorStep, second_factor_step, session_is_verified
 
 
 def console_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Wrap a console view: anonymous people are sent to sign in."""
-    wrapped: Callable[..., HttpResponse] = login_required(view)
+    """Wrap a console view.
 
+    Anonymous people are sent to sign in; roles without a console (the service account,
+    law-enforcement partners) get 403; a role that needs a second factor is sent to enrol an
+    authenticator, or to type a code, until this session has passed one (docs/two-factor.md).
+    """
+    return _gate(view, second_factor=True)
+
+
+def console_signed_in(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The same gate without the second factor, for the pages where a person passes it."""
+    return _gate(view, second_factor=False)
+
+
+def _gate(view: Callable[..., HttpResponse], *, second_factor: bool) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)
     def gate(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return wrapped(request, *args, **kwargs)
+        user = request.user
+        # Every signed-in principal is an accounts.User (AUTH_USER_MODEL); anyone else is anonymous.
+        if not isinstance(user, User):
+            return redirect_to_login(request.get_full_path())
+        if not console_allowed(user.role):
+            raise PermissionDenied("this account has no console; it uses the API")
+        if second_factor:
+            step = second_factor_step(user=user, verified=session_is_verified(user))
+            if step is SecondFactorStep.ENROL:
+                return _to("two-factor-setup", request)
+            if step is SecondFactorStep.VERIFY:
+                return _to("two-factor-verify", request)
+        return view(request, *args, **kwargs)
 
-    gate.__name__ = view.__name__
-    gate.__doc__ = view.__doc__
     return gate
+
+
+def _to(name: str, request: HttpRequest) -> HttpResponse:
+    # Carry the page the person asked for, so they land there once the second factor is done.
+    return HttpResponseRedirect(f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}")

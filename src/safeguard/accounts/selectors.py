@@ -1,12 +1,17 @@
-"""Reads for accounts: resolving an API token to its active user."""
+"""Reads for accounts: resolving an API token to its active user, and second-factor state."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
+from typing import Any
 
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from safeguard.accounts.models import ApiToken, User
+from safeguard.accounts.permissions import second_factor_required
 from safeguard.accounts.services import token_digest
 
 # Recording every use would turn each API read into a write; once a minute is enough to audit
@@ -27,3 +32,45 @@ def api_token_user(*, plaintext: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+class SecondFactorStep(StrEnum):
+    """What a signed-in session must do before it reaches the console."""
+
+    NOT_NEEDED = "not_needed"
+    DONE = "done"
+    ENROL = "enrol"
+    VERIFY = "verify"
+
+
+def session_is_verified(user: Any) -> bool:
+    """Whether this request's user passed a second factor in this session.
+
+    django-otp's middleware installs `is_verified`; without it (a request built by hand) the
+    answer is no, never an accidental yes.
+    """
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified is not None and is_verified())
+
+
+def second_factor_step(*, user: User, verified: bool) -> SecondFactorStep:
+    if not second_factor_required(user.role):
+        return SecondFactorStep.NOT_NEEDED
+    if verified:
+        return SecondFactorStep.DONE
+    if totp_device_confirmed_for(user=user) is None:
+        return SecondFactorStep.ENROL
+    return SecondFactorStep.VERIFY
+
+
+def totp_device_confirmed_for(*, user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def totp_device_pending_for(*, user: User) -> TOTPDevice | None:
+    """An enrolment begun and not yet confirmed with a code."""
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+
+
+def recovery_codes_remaining(*, user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()

@@ -40,6 +40,13 @@ class AuditEventType(StrEnum):
     USER_ROLE_CHANGED = "user.role_changed"
     TOKEN_CREATED = "token.created"  # noqa: S105 - an event name
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 - an event name
+    USER_TOTP_DEVICE_CREATED = "user.totp_device_created"
+    USER_TOTP_CONFIRMED = "user.totp_confirmed"
+    USER_RECOVERY_CODES_ISSUED = "user.recovery_codes_issued"
+    USER_SIGNED_IN_SECOND_FACTOR = "user.signed_in_second_factor"
+    USER_RECOVERY_CODE_USED = "user.recovery_code_used"
+    USER_SECOND_FACTOR_FAILED = "user.second_factor_failed"
+    USER_SECOND_FACTOR_RESET = "user.second_factor_reset"
 
 
 class AuditSource(StrEnum):

@@ -20,7 +20,8 @@ from PIL import Image, ImageDraw
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Role
-from safeguard.accounts.services import api_token_create, user_create
+from safeguard.accounts.services import api_token_create, totp_device_create, user_create
+from safeguard.accounts.totp import secret_b32
 from safeguard.audit.events import AuditSource
 from safeguard.config.demo_data import demo_escalations
 from safeguard.evidence.models import ContentItem
@@ -84,6 +85,8 @@ class DemoLogins:
     le_partner: str
     # An API token of the demo specialist, so the README's commands can read cases.
     reader_token: str
+    # The demo staff's shared authenticator secret (base32): the console asks for a code.
+    totp_secret: str
 
 
 def credentials_path() -> Path:
@@ -103,14 +106,22 @@ def demo_seed() -> DemoLogins:
     if User.objects.filter(username=SERVICE_USER).exists() and path.exists():
         saved = json.loads(path.read_text(encoding="utf-8"))
         return DemoLogins(
-            saved["staff"], saved["service_token"], saved["le_partner"], saved["reader_token"]
+            saved["staff"],
+            saved["service_token"],
+            saved["le_partner"],
+            saved["reader_token"],
+            saved["totp_secret"],
         )
     with transaction.atomic():
         staff: dict[str, str] = {}
+        totp_key = secrets.token_bytes(20)
         for username, role in STAFF:
             password = secrets.token_urlsafe(12)
-            user_create(
+            person = user_create(
                 username=username, role=role, password=password, actor=None, source=AuditSource.CLI
+            )
+            totp_device_create(
+                user=person, actor=None, source=AuditSource.CLI, secret=totp_key, confirmed=True
             )
             staff[username] = password
         service = user_create(
@@ -167,8 +178,15 @@ def demo_seed() -> DemoLogins:
                     )
                     images += 1
     (Path(settings.SAFEGUARD_VAR_DIR) / KNOWN_IMAGE_FILE).write_bytes(known_image())
+    totp = secret_b32(totp_key)
     _write_private(
         path,
-        {"staff": staff, "service_token": token, "le_partner": le_token, "reader_token": reader},
+        {
+            "staff": staff,
+            "service_token": token,
+            "le_partner": le_token,
+            "reader_token": reader,
+            "totp_secret": totp,
+        },
     )
-    return DemoLogins(staff, token, le_token, reader)
+    return DemoLogins(staff, token, le_token, reader, totp)

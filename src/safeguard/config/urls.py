@@ -9,6 +9,7 @@ from safeguard.review import views as review_views
 urlpatterns = [
     path("api/v1/", api.urls),
     path("healthz", review_views.healthz, name="healthz"),
+    path("accounts/", include("safeguard.accounts.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("console/", include("safeguard.review.urls")),

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from safeguard.accounts.totp import totp_now
 from safeguard.config.demo import credentials_path, demo_seed
 
 
@@ -45,15 +46,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--seed-only", action="store_true", help="migrate and seed, then exit without serving"
         )
+        parser.add_argument(
+            "--code", action="store_true", help="print the demo staff's current sign-in code"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         logins = demo_seed()
+        if options["code"]:
+            self.stdout.write(totp_now(logins.totp_secret))
+            return
         out = self.stdout
         out.write("\nSafeguard demo: every account, message and image here is invented.\n")
         out.write(f"Console: http://{options['host']}:{options['port']}/  (sign in as)")
         for username, password in logins.staff.items():
             out.write(f"  {username:<16} {password}")
+        out.write(
+            "Second factor for all of them: authenticator secret "
+            f"{logins.totp_secret}\n  (or the current code: .venv/bin/safeguard demo --code)"
+        )
         out.write(f"\nAPI token of the demo platform (service account): {logins.service_token}")
         out.write("File an escalation (201 the first time, 200 with the same ids on repeat):\n")
         out.write(readme_curl(options["host"], options["port"], logins.service_token))
