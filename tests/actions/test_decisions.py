@@ -209,3 +209,27 @@ def test_escalate_to_lead_then_the_leads_decision_is_kept_with_the_note(
     ]
     assert decisions[0]["reason"] == "unsure whether this is self-generated"
     assert decided.json()["state"] == "decided"
+
+
+def test_the_demo_platform_checks_signatures_and_confirms(
+    service_api: ApiClient, specialist_api: ApiClient, platform: Any
+) -> None:
+    from safeguard.actions.platform_sim import DemoPlatform
+    from safeguard.actions.webhooks import deliver
+
+    sim = DemoPlatform(SECRET).start()
+    try:
+        platform.SAFEGUARD_PLATFORM_WEBHOOK_URL = sim.url
+        case = claimed_case(service_api, specialist_api)
+        specialist_api.post(
+            f"/api/v1/cases/{case['id']}/decision",
+            {"labels": ["grooming"], "reason": "grooming", "actions": ["ban_account"]},
+        )
+        run_worker()
+        forged = deliver(sim.url, {"kind": "ban_account"}, b"not-the-secret")
+    finally:
+        sim.stop()
+
+    assert Action.objects.get().status == "confirmed"
+    assert [a["kind"] for a in sim.received] == ["ban_account"]
+    assert forged.status == 401

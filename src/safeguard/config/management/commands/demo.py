@@ -1,14 +1,18 @@
 """`safeguard demo`: migrate, seed the synthetic demo, then run the web server and a worker."""
 
 import json
+import os
+import secrets
 import subprocess
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from safeguard.accounts.totp import totp_now
+from safeguard.actions.platform_sim import DemoPlatform
 from safeguard.config.demo import credentials_path, demo_seed
 
 
@@ -71,9 +75,21 @@ class Command(BaseCommand):
         out.write(f"\nLogins and tokens are saved in {credentials_path()}.\n")
         if options["seed_only"]:
             return
-        worker = subprocess.Popen([sys.executable, "-m", "safeguard.config.cli", "worker"])
+        env = dict(os.environ)
+        platform = None
+        if not settings.SAFEGUARD_PLATFORM_WEBHOOK_URL:
+            # No real platform is configured: a loopback stand-in receives the demo's actions,
+            # checks their signatures and confirms them.
+            secret = secrets.token_urlsafe(32)
+            platform = DemoPlatform(secret.encode()).start()
+            env["SAFEGUARD_PLATFORM_WEBHOOK_URL"] = platform.url
+            env["SAFEGUARD_PLATFORM_WEBHOOK_SECRET"] = secret
+            out.write(f"Demo platform (receives and confirms actions): {platform.url}")
+        worker = subprocess.Popen([sys.executable, "-m", "safeguard.config.cli", "worker"], env=env)
         try:
             call_command("serve", host=options["host"], port=options["port"])
         finally:
             worker.terminate()
             worker.wait(timeout=10)
+            if platform is not None:
+                platform.stop()
