@@ -6,8 +6,6 @@ import io
 import re
 from typing import Any
 
-import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
@@ -15,51 +13,16 @@ from safeguard.accounts.permissions import Role
 from safeguard.audit.events import AuditEventType
 from safeguard.audit.models import AuditEvent
 from safeguard.cases.models import Case
-from safeguard.config.demo import pattern_png
 from safeguard.evidence.models import ContentItem
 from tests.conftest import ApiClient, escalation_body, sign_in_verified
 from tests.factories import UserFactory
-
-IMAGE = pattern_png("circles", 4)
+from tests.review.conftest import IMAGE, img_src
 
 
 def console(role: Role) -> Client:
     client = Client()
     sign_in_verified(client, UserFactory(role=role.value))
     return client
-
-
-@pytest.fixture
-def case_with_image(service_api: ApiClient) -> dict[str, Any]:
-    created = service_api.post(
-        "/api/v1/escalations",
-        escalation_body(
-            category="grooming",
-            summary="A report.",
-            subjects=[{"platform_id": "user:s1", "role": "suspect"}],
-            content=[
-                {"platform_id": "img:1", "kind": "image"},
-                {
-                    "platform_id": "t:1",
-                    "kind": "message_thread",
-                    "text": "hi! how old are you? dont tell your parents",
-                },
-            ],
-        ),
-    ).json()
-    image_id = created["content"][0]["id"]
-    service_api.upload(
-        f"/api/v1/content/{image_id}/media",
-        {"file": SimpleUploadedFile("x.png", IMAGE, content_type="image/png")},
-    )
-    Case.objects.filter(pk=created["case_id"]).update(queue="general")
-    return {"case_id": created["case_id"], "image_id": image_id}
-
-
-def _img_src(html: str, klass: str) -> str:
-    match = re.search(rf'<img class="media {klass}"[^>]*src="([^"]+)"', html)
-    assert match, f"no {klass} image on the page"
-    return match.group(1).replace("&amp;", "&")
 
 
 def test_start_reviewing_opens_the_case_with_media_blurred(case_with_image: dict[str, Any]) -> None:
@@ -72,7 +35,7 @@ def test_start_reviewing_opens_the_case_with_media_blurred(case_with_image: dict
     assert opened.status_code == 200
     assert case_with_image["case_id"] in html
     assert '<mark class="signal" title="age_probing">how old are you</mark>' in html
-    preview = specialist.get(_img_src(html, "protected"))
+    preview = specialist.get(img_src(html, "protected"))
     assert preview.status_code == 200
     assert "no-store" in preview["Cache-Control"].split(", ")
     with Image.open(io.BytesIO(preview.content)) as image:
@@ -89,14 +52,14 @@ def test_reveal_is_audited_and_only_then_serves_the_original(
     specialist.post("/console/queues/general/start")
     case_url = f"/console/cases/{case_with_image['case_id']}/"
     html = specialist.get(case_url).content.decode()
-    full_before = _img_src(html, "protected").replace("/preview?", "/full?")
+    full_before = img_src(html, "protected").replace("/preview?", "/full?")
     assert specialist.get(full_before).status_code == 404  # not revealed, and wrong token
 
     revealed = specialist.post(
         f"/console/cases/{case_with_image['case_id']}/reveal/{case_with_image['image_id']}"
     )
     html = specialist.get(case_url).content.decode()
-    full = specialist.get(_img_src(html, "revealed"))
+    full = specialist.get(img_src(html, "revealed"))
 
     assert revealed.status_code == 302
     assert full.status_code == 200
@@ -110,7 +73,7 @@ def test_reveal_is_audited_and_only_then_serves_the_original(
 def test_media_urls_are_personal_and_need_the_permission(case_with_image: dict[str, Any]) -> None:
     specialist = console(Role.SPECIALIST)
     html = specialist.get(f"/console/cases/{case_with_image['case_id']}/").content.decode()
-    url = _img_src(html, "protected")
+    url = img_src(html, "protected")
 
     assert console(Role.SPECIALIST).get(url).status_code == 404  # signed for someone else
     assert console(Role.AUDITOR).get(url).status_code == 404  # may read cases, not media

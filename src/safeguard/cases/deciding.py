@@ -171,10 +171,14 @@ def case_escalate_to_lead(
         decided_at=timezone.now(),
     )
     previous_queue = locked.queue
+    from safeguard.review.services import claim_time_record
+
+    claim_time_record(case=locked, holder=actor, ended_at=timezone.now())
+    locked.claimed_at = None
     locked.queue = LEAD_QUEUE
     locked.holder = None
     locked.lease_until = None
-    locked.save(update_fields=["queue", "holder", "lease_until"])
+    locked.save(update_fields=["queue", "holder", "lease_until", "claimed_at"])
     case_transition(case=locked, transition=CaseTransition.RELEASE, actor=actor, source=source)
     audit_record(
         event_type=AuditEventType.CASE_ESCALATED_TO_LEAD,

@@ -34,6 +34,7 @@ class Case(models.Model):
     )
     # The holder's claim is a lease: after this moment anyone may claim the case again.
     lease_until = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     # Triage's current answer for the case (the history is in triage.TriageRecord).
     priority = models.CharField(
         max_length=2, choices=[(p.value, p.value) for p in Priority], blank=True
@@ -70,6 +71,8 @@ class Queue(models.Model):
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Time spent holding a case here counts toward a reviewer's daily exposure.
+    sensitive = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return self.name

@@ -139,9 +139,14 @@ def case_transition(
     fields = ["state", "updated_at", "closed_at"]
     if target in (CaseState.DECIDED, CaseState.ACTIONED, CaseState.CLOSED):
         # A decision releases the claim: nobody holds a case that is no longer in review.
+        if locked.holder is not None:
+            from safeguard.review.services import claim_time_record
+
+            claim_time_record(case=locked, holder=locked.holder, ended_at=now)
         locked.holder = None
         locked.lease_until = None
-        fields += ["holder", "lease_until"]
+        locked.claimed_at = None
+        fields += ["holder", "lease_until", "claimed_at"]
     locked.save(update_fields=fields)
     audit_record(
         event_type=AuditEventType.CASE_TRANSITIONED,

@@ -33,6 +33,10 @@ SAFEGUARD_PAGE_ACK_SECONDS = CONFIG.page_ack_seconds
 SAFEGUARD_PLATFORM_WEBHOOK_URL = CONFIG.platform_webhook_url
 SAFEGUARD_PLATFORM_WEBHOOK_SECRET = CONFIG.platform_webhook_secret
 SAFEGUARD_LEASE_SECONDS = 600
+# Reviewer care: suggest a break after this many sensitive items revealed, or this many minutes
+# holding cases in sensitive queues, in one day.
+SAFEGUARD_BREAK_AFTER_ITEMS = 40
+SAFEGUARD_BREAK_AFTER_MINUTES = 120
 # Webhook retries wait 2 s, 4 s, 8 s … (capped at ten minutes).
 SAFEGUARD_WEBHOOK_BACKOFF_SECONDS = 2.0
 
@@ -87,6 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "safeguard.review.context.exposure",
             ],
         },
     },

@@ -56,13 +56,15 @@ def protected(body: bytes, content_type: str) -> HttpResponse:
     return response
 
 
-def preview_bytes(content: ContentItem, *, blur_radius: int = 24, greyscale: bool = True) -> bytes:
+def preview_bytes(
+    content: ContentItem, *, blur_radius: int = 24, greyscale: bool = True, size: int = PREVIEW_SIZE
+) -> bytes:
     """A small, heavily blurred (and by default greyscale) rendering: shapes, not detail."""
     if content.blob_id is None:
         raise Http404("no media")
     with Image.open(io.BytesIO(vault().read(content.blob_id))) as image:
         image = ImageOps.exif_transpose(image)
-        image.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
+        image.thumbnail((size, size))
         image = image.convert("L" if greyscale else "RGB")
         image = image.filter(ImageFilter.GaussianBlur(blur_radius))
         out = io.BytesIO()

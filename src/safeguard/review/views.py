@@ -35,7 +35,6 @@ from safeguard.cases.selectors import (
     case_list_for,
     queue_summaries_for,
 )
-from safeguard.evidence.services import content_reveal
 from safeguard.review.media import (
     full_bytes,
     media_token_check,
@@ -44,6 +43,15 @@ from safeguard.review.media import (
     revealed_recently,
 )
 from safeguard.review.selectors import case_page_for, content_of_case
+from safeguard.review.services import (
+    SettingsError,
+    exposure_today,
+    media_reveal,
+    step_away,
+    team_spread,
+    view_settings_for,
+    view_settings_save,
+)
 from safeguard.rota.selectors import PageNotFound, page_get_for, pages_for
 from safeguard.rota.services import PageError, page_acknowledge
 
@@ -186,7 +194,12 @@ def reveal(request: HttpRequest, case_id: uuid.UUID, content_id: uuid.UUID) -> H
         item = content_of_case(user=user, case_id=case_id, content_id=content_id)
     except CaseNotFound:
         raise Http404("no such media") from None
-    content_reveal(content=item, case_id=case_id, actor=user, source=AuditSource.CONSOLE)
+    media_reveal(
+        content=item,
+        case=case_get_for(user=user, case_id=case_id),
+        actor=user,
+        source=AuditSource.CONSOLE,
+    )
     return redirect(f"{reverse('console-case', kwargs={'case_id': case_id})}#content-{content_id}")
 
 
@@ -207,7 +220,11 @@ def media(
     except CaseNotFound:
         raise Http404("no such media") from None
     if variant == "preview":
-        return protected(preview_bytes(item), "image/png")
+        view = view_settings_for(user)
+        body = preview_bytes(
+            item, blur_radius=view.blur_radius, greyscale=view.greyscale, size=view.thumbnail_px
+        )
+        return protected(body, "image/png")
     if not revealed_recently(user=user, content=item):
         raise Http404("reveal the item first")
     body, content_type = full_bytes(item)
@@ -266,3 +283,51 @@ def escalate(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         return redirect("console-case", case_id=case_id)
     messages.success(request, "Escalated to the lead queue.")
     return redirect("console-queues")
+
+
+# --- Reviewer care -----------------------------------------------------------------------
+
+
+@require_POST
+@console_required
+def step_away_view(request: HttpRequest) -> HttpResponse:
+    """One action to leave: every claim goes back to its queue."""
+    released = step_away(user=_user(request), source=AuditSource.CONSOLE)
+    messages.success(request, f"Stepped away: {released} case(s) returned to their queues.")
+    return redirect("console-wellbeing")
+
+
+@never_cache
+@console_required
+def wellbeing(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    context: dict[str, object] = {
+        "today": exposure_today(user),
+        "settings": view_settings_for(user),
+        "perms_admin": user.has_permission(Permission.ACCOUNTS_USER_MANAGE),
+    }
+    if user.has_permission(Permission.CASES_CASE_ASSIGN):
+        context["team"] = team_spread()
+    return render(request, "review/wellbeing.html", context)
+
+
+@require_POST
+@console_required
+def view_settings(request: HttpRequest) -> HttpResponse:
+    """A person's own view settings, or the organisation's defaults (administrators)."""
+    user = _user(request)
+    organisation = request.POST.get("scope") == "organisation"
+    if organisation and not user.has_permission(Permission.ACCOUNTS_USER_MANAGE):
+        raise Http404("no such setting")
+    try:
+        view_settings_save(
+            user=None if organisation else user,
+            blur_radius=int(request.POST.get("blur_radius", "24")),
+            greyscale=request.POST.get("greyscale") == "on",
+            thumbnail_px=int(request.POST.get("thumbnail_px", "320")),
+        )
+    except (ValueError, SettingsError) as exc:
+        messages.error(request, f"Not saved: {exc}")
+    else:
+        messages.success(request, "Saved.")
+    return redirect("console-wellbeing")

@@ -1,0 +1,127 @@
+"""Reviewer care: exposure counted per person and day, breaks suggested, stepping away, the team
+spread without names, and per-person and organisation view settings."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+from django.test import Client
+from django.utils import timezone
+from PIL import Image
+
+from safeguard.accounts.permissions import Role
+from safeguard.cases.models import Case
+from safeguard.review.models import ExposureDay
+from tests.conftest import sign_in_verified
+from tests.factories import UserFactory
+from tests.review.conftest import img_src
+
+
+def person(role: Role = Role.SPECIALIST) -> tuple[Client, Any]:
+    client = Client()
+    user = UserFactory(role=role.value)
+    sign_in_verified(client, user)
+    return client, user
+
+
+def test_reveals_and_claim_time_are_counted(case_with_image: dict[str, Any]) -> None:
+    client, user = person()
+    client.post("/console/queues/general/start")
+    Case.objects.filter(pk=case_with_image["case_id"]).update(
+        claimed_at=timezone.now() - timedelta(minutes=7)
+    )
+
+    client.post(f"/console/cases/{case_with_image['case_id']}/reveal/{case_with_image['image_id']}")
+    client.post(
+        f"/console/cases/{case_with_image['case_id']}/decide",
+        {"labels": ["grooming"], "reason": "seen"},
+    )
+
+    day = ExposureDay.objects.get(user=user)
+    assert day.items_revealed == 1
+    assert 7 * 60 <= day.sensitive_seconds < 8 * 60
+    page = client.get("/console/wellbeing/").content.decode()
+    assert "<strong>1</strong>" in page
+    assert "<strong>7</strong>" in page
+
+
+def test_a_break_is_suggested_past_the_threshold(settings: Any, db: None) -> None:
+    settings.SAFEGUARD_BREAK_AFTER_ITEMS = 3
+    client, user = person()
+    ExposureDay.objects.create(user=user, day=timezone.now().date(), items_revealed=3)
+
+    assert 'id="break"' in client.get("/console/queues/").content.decode()
+
+
+def test_step_away_returns_every_claim(case_with_image: dict[str, Any]) -> None:
+    client, user = person()
+    client.post("/console/queues/general/start")
+    assert Case.objects.filter(holder=user).count() == 1
+
+    client.post("/console/step-away")
+
+    assert not Case.objects.filter(holder=user).exists()
+    assert Case.objects.get(pk=case_with_image["case_id"]).state == "triaged"
+
+
+def test_leads_see_totals_and_spread_but_no_names(db: None) -> None:
+    lead, _ = person(Role.LEAD)
+    today = timezone.now().date()
+    for items in (2, 9, 30):
+        ExposureDay.objects.create(user=UserFactory(), day=today, items_revealed=items)
+    specialist, _ = person()
+
+    page = lead.get("/console/wellbeing/").content.decode()
+
+    assert "Team today" in page
+    assert "<td>41</td><td>2</td><td>9</td><td>30</td>" in page
+    for username in ExposureDay.objects.values_list("user__username", flat=True):
+        assert username not in page
+    assert "Team today" not in specialist.get("/console/wellbeing/").content.decode()
+
+
+def test_view_settings_change_the_preview(case_with_image: dict[str, Any]) -> None:
+    client, _ = person()
+    client.post("/console/view-settings", {"blur_radius": "8", "thumbnail_px": "160"})
+    html = client.get(f"/console/cases/{case_with_image['case_id']}/").content.decode()
+
+    preview = client.get(img_src(html, "protected"))
+
+    with Image.open(io.BytesIO(preview.content)) as image:
+        assert image.mode == "RGB"  # greyscale switched off (checkbox not sent)
+        assert max(image.size) <= 160
+    refused = client.post(
+        "/console/view-settings", {"blur_radius": "1", "thumbnail_px": "160"}, follow=True
+    )
+    assert "blur_radius must be between 4 and 64" in refused.content.decode()
+
+
+def test_only_administrators_set_the_organisation_default(db: None) -> None:
+    specialist, _ = person()
+    admin, _ = person(Role.ADMIN)
+
+    assert (
+        specialist.post(
+            "/console/view-settings",
+            {"scope": "organisation", "blur_radius": "30", "thumbnail_px": "200"},
+        ).status_code
+        == 404
+    )
+    assert (
+        admin.post(
+            "/console/view-settings",
+            {
+                "scope": "organisation",
+                "blur_radius": "30",
+                "thumbnail_px": "200",
+                "greyscale": "on",
+            },
+        ).status_code
+        == 302
+    )
+    newcomer = UserFactory()
+    from safeguard.review.services import view_settings_for
+
+    assert view_settings_for(newcomer).blur_radius == 30
