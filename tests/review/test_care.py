@@ -125,3 +125,61 @@ def test_only_administrators_set_the_organisation_default(db: None) -> None:
     from safeguard.review.services import view_settings_for
 
     assert view_settings_for(newcomer).blur_radius == 30
+
+
+def test_internal_notes(case_with_image: dict[str, Any]) -> None:
+    client, user = person()
+    url = f"/console/cases/{case_with_image['case_id']}/"
+
+    client.post(
+        f"/console/cases/{case_with_image['case_id']}/notes",
+        {"text": "checked the reporter's history"},
+    )
+    empty = client.post(
+        f"/console/cases/{case_with_image['case_id']}/notes", {"text": " "}, follow=True
+    )
+
+    assert "checked the reporter&#x27;s history" in client.get(url).content.decode()
+    assert "Not added" in empty.content.decode()
+    from safeguard.audit.models import AuditEvent
+
+    event = AuditEvent.objects.get(event_type="case.note_added")
+    assert event.actor == user
+    assert "history" not in str(event.data)  # the audit keeps the length, not the words
+
+
+def test_a_video_shows_a_blurred_strip_then_muted_and_paused(
+    service_api: Any, tmp_path: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.conftest import escalation_body
+    from tests.matching.test_video import timeline, write_video
+
+    video = write_video(tmp_path / "v.mp4", timeline([3, 4, 5, 6]))
+    created = service_api.post(
+        "/api/v1/escalations",
+        escalation_body(
+            category="other",
+            summary="x",
+            content=[{"platform_id": "vid:9", "kind": "video"}],
+            subjects=[{"platform_id": "user:s9", "role": "suspect"}],
+        ),
+    ).json()
+    vid = created["content"][0]["id"]
+    service_api.upload(
+        f"/api/v1/content/{vid}/media", {"file": SimpleUploadedFile("v.mp4", video.read_bytes())}
+    )
+    client, _ = person()
+    url = f"/console/cases/{created['case_id']}/"
+
+    strip = client.get(img_src(client.get(url).content.decode(), "protected"))
+    with Image.open(io.BytesIO(strip.content)) as image:
+        assert image.mode == "L"
+        assert image.width > image.height  # a row of frames
+    client.post(f"/console/cases/{created['case_id']}/reveal/{vid}")
+    html = client.get(url).content.decode()
+
+    assert '<video class="media revealed" controls muted preload="metadata"' in html
+    assert "autoplay" not in html
+    assert client.get(img_src(html, "revealed strip")).status_code == 200

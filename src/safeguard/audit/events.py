@@ -30,6 +30,7 @@ class AuditEventType(StrEnum):
     CONTENT_MATCHED = "content.matched"
     MEDIA_REVEALED = "media.revealed"
     CASE_DECIDED = "case.decided"
+    CASE_NOTE_ADDED = "case.note_added"
     CASE_ESCALATED_TO_LEAD = "case.escalated_to_lead"
     ACTION_REQUESTED = "action.requested"
     ACTION_SENT = "action.sent"

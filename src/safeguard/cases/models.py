@@ -112,3 +112,18 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.case_id} by {self.decided_by_id}"
+
+
+class CaseNote(models.Model):
+    """An internal note on a case: for the team, never sent to the platform or a reporter."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    written_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["written_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note on {self.case_id} by {self.author_id}"

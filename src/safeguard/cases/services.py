@@ -8,9 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from safeguard.accounts.models import User
+from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
-from safeguard.cases.models import Case, CaseEscalation, Subject
+from safeguard.cases.models import Case, CaseEscalation, CaseNote, Subject
 from safeguard.cases.workflow import (
     EDGES_BY_NAME,
     OPEN_STATES,
@@ -112,6 +113,29 @@ def case_for_escalation(
         },
     )
     return case, opened
+
+
+MAX_NOTE = 10_000
+
+
+@transaction.atomic
+def case_note_add(*, case: Case, actor: User, text: str, source: AuditSource) -> CaseNote:
+    """An internal note by anyone who reviews cases; audited with its length, not its text."""
+    if not actor.has_permission(Permission.CASES_CASE_REVIEW):
+        raise CasePermissionDenied(actor, CaseTransition.START_REVIEW)
+    text = text.strip()
+    if not text or len(text) > MAX_NOTE:
+        raise ReasonRequired(f"a note is 1 to {MAX_NOTE} characters")
+    note = CaseNote.objects.create(case=case, author=actor, text=text, written_at=timezone.now())
+    audit_record(
+        event_type=AuditEventType.CASE_NOTE_ADDED,
+        actor=actor,
+        source=source,
+        target_type="case",
+        target_id=case.pk,
+        data={"note": note.pk, "length": len(text)},
+    )
+    return note
 
 
 @transaction.atomic

@@ -26,6 +26,7 @@ class ContentView:
     segments: list[Segment] = field(default_factory=list)
     preview_token: str = ""
     full_token: str = ""
+    strip_token: str = ""
     revealed: bool = False
     is_media: bool = False
 
@@ -90,6 +91,7 @@ def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
                 view_.revealed = revealed_recently(user=user, content=item)
                 if view_.revealed:
                     view_.full_token = media_token(user=user, content_id=item.pk, variant="full")
+                    view_.strip_token = media_token(user=user, content_id=item.pk, variant="strip")
             contents[item.pk] = view_
     for view in subjects.values():
         view.prior_decisions = list(

@@ -11,6 +11,7 @@ urlpatterns = [
     path("cases/<uuid:case_id>/reveal/<uuid:content_id>", views.reveal, name="console-reveal"),
     path("cases/<uuid:case_id>/decide", views.decide, name="console-decide"),
     path("cases/<uuid:case_id>/escalate", views.escalate, name="console-escalate"),
+    path("cases/<uuid:case_id>/notes", views.note_add, name="console-note"),
     path("wellbeing/", views.wellbeing, name="console-wellbeing"),
     path("step-away", views.step_away_view, name="console-step-away"),
     path("view-settings", views.view_settings, name="console-view-settings"),

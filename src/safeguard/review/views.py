@@ -35,12 +35,14 @@ from safeguard.cases.selectors import (
     case_list_for,
     queue_summaries_for,
 )
+from safeguard.cases.services import CasePermissionDenied, ReasonRequired, case_note_add
 from safeguard.review.media import (
     full_bytes,
     media_token_check,
     preview_bytes,
     protected,
     revealed_recently,
+    strip_bytes,
 )
 from safeguard.review.selectors import case_page_for, content_of_case
 from safeguard.review.services import (
@@ -211,7 +213,7 @@ def media(
     """Decrypted on the fly, for the person the URL was signed for, for five minutes."""
     user = _user(request)
     token = request.GET.get("t", "")
-    if variant not in ("preview", "full") or not media_token_check(
+    if variant not in ("preview", "full", "strip") or not media_token_check(
         token, user=user, content_id=content_id, variant=variant
     ):
         raise Http404("no such media")
@@ -219,14 +221,30 @@ def media(
         item = content_of_case(user=user, case_id=case_id, content_id=content_id)
     except CaseNotFound:
         raise Http404("no such media") from None
+    view = view_settings_for(user)
     if variant == "preview":
-        view = view_settings_for(user)
-        body = preview_bytes(
-            item, blur_radius=view.blur_radius, greyscale=view.greyscale, size=view.thumbnail_px
-        )
+        if item.kind == "video":
+            body = strip_bytes(
+                item,
+                blur_radius=view.blur_radius,
+                greyscale=view.greyscale,
+                size=view.thumbnail_px,
+            )
+        else:
+            body = preview_bytes(
+                item,
+                blur_radius=view.blur_radius,
+                greyscale=view.greyscale,
+                size=view.thumbnail_px,
+            )
         return protected(body, "image/png")
     if not revealed_recently(user=user, content=item):
         raise Http404("reveal the item first")
+    if variant == "strip":
+        return protected(
+            strip_bytes(item, blur_radius=None, greyscale=False, size=view.thumbnail_px),
+            "image/png",
+        )
     body, content_type = full_bytes(item)
     return protected(body, content_type)
 
@@ -331,3 +349,19 @@ def view_settings(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, "Saved.")
     return redirect("console-wellbeing")
+
+
+@require_POST
+@console_required
+def note_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    try:
+        case = case_get_for(user=user, case_id=case_id)
+        case_note_add(
+            case=case, actor=user, text=request.POST.get("text", ""), source=AuditSource.CONSOLE
+        )
+    except CaseNotFound:
+        raise Http404("no such case") from None
+    except (CasePermissionDenied, ReasonRequired) as exc:
+        messages.error(request, f"Not added: {exc}")
+    return redirect("console-case", case_id=case_id)
