@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest install clean
+.PHONY: demo test lint typecheck pytest install clean chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Safeguard needs Python 3.11 or newer")'
@@ -32,9 +32,21 @@ typecheck: $(STAMP)
 		src/safeguard/matching/index.py src/safeguard/matching/signal_types.py \
 		src/safeguard/matching/video.py src/safeguard/matching/video_signal.py \
 		src/safeguard/matching/formats.py src/safeguard/matching/scanfiles.py \
-		src/safeguard/accounts/totp.py src/safeguard/review/highlight.py
+		src/safeguard/accounts/totp.py src/safeguard/review/highlight.py \
+		src/safeguard/matching/pdq_fast.py
 
-pytest: $(STAMP)
+# The browser tests (tests/browser) drive Debian's chromium, never a browser Playwright downloads.
+# Without apt-get (or root) they are skipped, and say why.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+		echo "Debian's chromium is missing and apt-get (as root) is not available:" \
+			"the browser tests in tests/browser will be skipped; install the chromium package."; \
+	fi
+
+pytest: $(STAMP) chromium
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -363,7 +363,22 @@ class PDQSignal(SignalType):
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_pixels: int | None = None,
     ) -> HashResult:
-        """Hash image bytes; `max_pixels` defaults to Pillow's `Image.MAX_IMAGE_PIXELS`."""
+        """Hash image bytes with the fast path, which gives the reference's bits (see
+        `safeguard.matching.pdq_fast` and bench/hashing.py); same errors as the reference."""
+        _check_size(len(data), max_bytes)
+        from safeguard.matching.pdq_fast import pdq_hash_fast
+
+        digest, quality = pdq_hash_fast(data, max_pixels=max_pixels)
+        return HashResult(signal_type=self.name, hash=digest, quality=quality)
+
+    def hash_bytes_reference(
+        self,
+        data: bytes,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_pixels: int | None = None,
+    ) -> HashResult:
+        """Hash image bytes the plain way (Pillow decode, RGB, pdqhash): the oracle."""
         _check_size(len(data), max_bytes)
         limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
         fmt = _sniff_image_format(data)
