@@ -18,7 +18,7 @@
 
   function chord(event) {
     var key = event.key.toLowerCase();
-    if (key === "enter" || key.length === 1) {
+    if (key === "enter" || key === "escape" || key.length === 1) {
       return (event.ctrlKey || event.metaKey ? "ctrl+" : "") + key;
     }
     return "";
