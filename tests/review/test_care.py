@@ -183,3 +183,34 @@ def test_a_video_shows_a_blurred_strip_then_muted_and_paused(
     assert '<video class="media revealed" controls muted preload="metadata"' in html
     assert "autoplay" not in html
     assert client.get(img_src(html, "revealed strip")).status_code == 200
+
+
+def test_a_lead_reverses_a_confirmed_action_in_the_console(
+    case_with_image: dict[str, Any], settings: Any
+) -> None:
+    from safeguard.actions.models import Action, ActionStatus
+
+    specialist, _ = person()
+    specialist.post("/console/queues/general/start")
+    specialist.post(
+        f"/console/cases/{case_with_image['case_id']}/decide",
+        {"labels": ["grooming"], "reason": "grooming", "actions": ["ban_account"]},
+    )
+    Action.objects.update(status=ActionStatus.CONFIRMED)  # as the platform would confirm
+    ban = Action.objects.get()
+    lead, _ = person(Role.LEAD)
+    page = lead.get(f"/console/cases/{case_with_image['case_id']}/").content.decode()
+    assert "Reverse</button>" in page
+    assert (
+        "Reverse</button>"
+        not in specialist.get(f"/console/cases/{case_with_image['case_id']}/").content.decode()
+    )
+
+    lead.post(
+        f"/console/cases/{case_with_image['case_id']}/actions/{ban.pk}/reverse",
+        {"reason": "appeal upheld"},
+    )
+
+    undo = Action.objects.get(reverses=ban)
+    assert undo.kind == "unban_account"
+    assert undo.reason == "appeal upheld"

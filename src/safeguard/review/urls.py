@@ -12,6 +12,11 @@ urlpatterns = [
     path("cases/<uuid:case_id>/decide", views.decide, name="console-decide"),
     path("cases/<uuid:case_id>/escalate", views.escalate, name="console-escalate"),
     path("cases/<uuid:case_id>/notes", views.note_add, name="console-note"),
+    path(
+        "cases/<uuid:case_id>/actions/<uuid:action_id>/reverse",
+        views.action_reverse_view,
+        name="console-reverse",
+    ),
     path("wellbeing/", views.wellbeing, name="console-wellbeing"),
     path("step-away", views.step_away_view, name="console-step-away"),
     path("view-settings", views.view_settings, name="console-view-settings"),

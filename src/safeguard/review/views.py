@@ -13,10 +13,13 @@ from django.views.decorators.http import require_POST
 from safeguard.accounts.console import console_required
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission, role_permissions
+from safeguard.actions.models import Action
+from safeguard.actions.services import ActionError, action_reverse
 from safeguard.audit.events import AuditSource
 from safeguard.cases.deciding import DecisionError, case_decide, case_escalate_to_lead
 from safeguard.cases.decisions import (
     PLATFORM_ACTIONS,
+    REVERSALS,
     ActionKind,
     DecisionLabel,
     IndustryClass,
@@ -183,6 +186,8 @@ def case_page(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             "actions": [(a.value, ACTION_KEYS[a]) for a in ACTION_ORDER],
             "referrals": [r.value for r in Referral],
             "holds": page.case.holder_id == request.user.pk,
+            "can_reverse": _user(request).has_permission(Permission.CASES_CASE_ASSIGN),
+            "reversible": [k.value for k in REVERSALS],
         },
     )
 
@@ -364,4 +369,31 @@ def note_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         raise Http404("no such case") from None
     except (CasePermissionDenied, ReasonRequired) as exc:
         messages.error(request, f"Not added: {exc}")
+    return redirect("console-case", case_id=case_id)
+
+
+@require_POST
+@console_required
+def action_reverse_view(
+    request: HttpRequest, case_id: uuid.UUID, action_id: uuid.UUID
+) -> HttpResponse:
+    """A lead undoes a confirmed action (restore, unban, unrestrict) with a reason."""
+    user = _user(request)
+    try:
+        case = case_get_for(user=user, case_id=case_id)
+        action = Action.objects.filter(pk=action_id, case=case).first()
+        if action is None:
+            raise CaseNotFound(case_id)
+        action_reverse(
+            action=action,
+            actor=user,
+            reason=request.POST.get("reason", ""),
+            source=AuditSource.CONSOLE,
+        )
+    except CaseNotFound:
+        raise Http404("no such action") from None
+    except ActionError as exc:
+        messages.error(request, f"Not reversed: {exc}")
+    else:
+        messages.success(request, "Reversal sent to the platform.")
     return redirect("console-case", case_id=case_id)
