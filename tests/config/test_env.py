@@ -84,3 +84,18 @@ def test_the_command_line_reports_a_missing_key_and_exits_2(tmp_path: Path) -> N
     assert done.returncode == 2
     assert "configuration error: SAFEGUARD_VAULT_KEY is not set" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("name", ["PAGING", "PLATFORM"])
+def test_a_webhook_without_its_secret_is_refused_in_production(tmp_path: Path, name: str) -> None:
+    env = {
+        "SAFEGUARD_SECRET_KEY": "s" * 50,
+        "SAFEGUARD_VAULT_KEY": GOOD_KEY,
+        "SAFEGUARD_VAR_DIR": str(tmp_path),
+        f"SAFEGUARD_{name}_WEBHOOK_URL": "https://platform.example/hook",
+    }
+
+    with pytest.raises(ConfigurationError, match=f"SAFEGUARD_{name}_WEBHOOK_SECRET is not"):
+        load(env)
+    env["SAFEGUARD_ENV"] = "development"
+    assert load(env).mode is Mode.DEVELOPMENT

@@ -128,28 +128,8 @@ def load(env: dict[str, str] | None = None) -> Config:
         raise ConfigurationError("SAFEGUARD_MAX_MEDIA_BYTES must be positive.")
 
     hosts = env.get("SAFEGUARD_ALLOWED_HOSTS", "127.0.0.1,localhost")
-    webhook_url = env.get("SAFEGUARD_PAGING_WEBHOOK_URL", "")
-    webhook_secret = env.get("SAFEGUARD_PAGING_WEBHOOK_SECRET", "")
-    if webhook_url and not webhook_secret:
-        if not generated:
-            raise ConfigurationError(
-                "SAFEGUARD_PAGING_WEBHOOK_URL is set but SAFEGUARD_PAGING_WEBHOOK_SECRET is not: "
-                "pages are signed, and the receiver needs the shared secret to trust them."
-            )
-        webhook_secret = _file_secret(
-            var_dir / "paging-webhook.secret", secrets.token_urlsafe(32).encode()
-        ).decode()
-    platform_url = env.get("SAFEGUARD_PLATFORM_WEBHOOK_URL", "")
-    platform_secret = env.get("SAFEGUARD_PLATFORM_WEBHOOK_SECRET", "")
-    if platform_url and not platform_secret:
-        if not generated:
-            raise ConfigurationError(
-                "SAFEGUARD_PLATFORM_WEBHOOK_URL is set but SAFEGUARD_PLATFORM_WEBHOOK_SECRET is "
-                "not: actions are signed, and the platform needs the secret to trust them."
-            )
-        platform_secret = _file_secret(
-            var_dir / "platform-webhook.secret", secrets.token_urlsafe(32).encode()
-        ).decode()
+    webhook_url, webhook_secret = _webhook(env, var_dir, generated, "PAGING", "pages")
+    platform_url, platform_secret = _webhook(env, var_dir, generated, "PLATFORM", "actions")
     ack_raw = env.get("SAFEGUARD_PAGE_ACK_SECONDS", "300")
     if not ack_raw.isdigit() or int(ack_raw) <= 0:
         raise ConfigurationError(
@@ -180,6 +160,25 @@ def load(env: dict[str, str] | None = None) -> Config:
         email_host=env.get("SAFEGUARD_SMTP_HOST", "localhost"),
         email_port=_port(env.get("SAFEGUARD_SMTP_PORT", "25")),
     )
+
+
+def _webhook(
+    env: dict[str, str], var_dir: Path, generated: bool, name: str, what: str
+) -> tuple[str, str]:
+    """SAFEGUARD_<name>_WEBHOOK_URL and its signing secret: production needs both together;
+    development generates the secret under var/."""
+    url = env.get(f"SAFEGUARD_{name}_WEBHOOK_URL", "")
+    secret = env.get(f"SAFEGUARD_{name}_WEBHOOK_SECRET", "")
+    if url and not secret:
+        if not generated:
+            raise ConfigurationError(
+                f"SAFEGUARD_{name}_WEBHOOK_URL is set but SAFEGUARD_{name}_WEBHOOK_SECRET is not: "
+                f"{what} are signed, and the receiver needs the shared secret to trust them."
+            )
+        secret = _file_secret(
+            var_dir / f"{name.lower()}-webhook.secret", secrets.token_urlsafe(32).encode()
+        ).decode()
+    return url, secret
 
 
 def _port(raw: str) -> int:
