@@ -269,3 +269,52 @@ def test_triage_explain_refuses_bad_files(tmp_path: Path, content: str, mentions
 
     assert done.returncode == 2
     assert mentions in done.stderr
+
+
+def test_prior_decisions_about_the_suspect_reach_the_policy(
+    api_for: Any, service_api: ApiClient
+) -> None:
+    from safeguard.audit.events import AuditSource
+    from safeguard.cases.deciding import case_decide
+    from safeguard.cases.decisions import DecisionLabel
+
+    admin = api_for(Role.ADMIN)
+    rule = (
+        "  - name: known_groomer\n    when: '\"grooming\" in prior_decisions'\n    priority: P1\n"
+        "    explain: the suspect was found grooming before\n"
+    )
+    admin.client.put(
+        "/api/v1/triage/policy",
+        data=json.dumps({"source": _policy("p-2", rule)}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {admin.token}"},
+    )
+    suspect = [{"platform_id": "user:repeat", "role": "suspect"}]
+    first = service_api.post(
+        URL,
+        escalation_body(
+            external_id="one", category="other", content=[], summary="x", subjects=suspect
+        ),
+    ).json()
+    lead = UserFactory(role=Role.LEAD.value)
+    case = Case.objects.get(pk=first["case_id"])
+    Case.objects.filter(pk=case.pk).update(queue="lead")
+    case_decide(
+        case=case,
+        actor=lead,
+        labels=[DecisionLabel.GROOMING],
+        reason="seen",
+        source=AuditSource.CONSOLE,
+    )
+    Case.objects.filter(pk=case.pk).update(state="closed")
+
+    again = service_api.post(
+        URL,
+        escalation_body(
+            external_id="two", category="other", content=[], summary="x", subjects=suspect
+        ),
+    ).json()
+
+    assert again["case_id"] != first["case_id"]
+    assert again["priority"] == "P1"
+    assert "found grooming before" in again["explanation"]

@@ -130,6 +130,19 @@ def _apply(
         page_p0(case=case, reason=explanation)
 
 
+def _prior_decisions(case: Case) -> list[str]:
+    """Labels of decisions on other cases about this case's suspects."""
+    from safeguard.cases.decisions import DecisionKind
+    from safeguard.cases.models import Decision
+
+    labels = (
+        Decision.objects.filter(kind=DecisionKind.DECISION, case__suspects__in=case.suspects.all())
+        .exclude(case=case)
+        .values_list("labels", flat=True)
+    )
+    return sorted({label for group in labels for label in group})
+
+
 def case_triage(
     *,
     case: Case,
@@ -156,6 +169,7 @@ def case_triage(
         ),
         case_signals=[s for record in earlier for s in record.signals_triggered],
         hash_match=hash_match,
+        prior_decisions=_prior_decisions(case),
     )
     result: TriageResult = policy.evaluate(context, now=now)
     first_due = result.deadlines["first_action"]
