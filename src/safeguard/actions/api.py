@@ -13,7 +13,7 @@ from safeguard.actions.services import ActionError, action_confirm, action_rever
 from safeguard.audit.events import AuditSource
 from safeguard.cases.deciding import case_decide, case_escalate_to_lead
 from safeguard.cases.decisions import ActionKind, DecisionLabel, IndustryClass, Referral
-from safeguard.cases.schemas import ActionOut, CaseOut, case_out
+from safeguard.cases.schemas import ActionOut, CaseOut, action_out, case_out
 from safeguard.cases.selectors import case_get_for
 
 router = Router(tags=["decisions"])
@@ -77,21 +77,6 @@ def escalate(request: HttpRequest, case_id: uuid.UUID, payload: EscalateIn) -> C
     return case_out(case_get_for(user=user, case_id=case_id), detail=True)
 
 
-def _action_out(action: Action) -> ActionOut:
-    return ActionOut(
-        id=action.pk,
-        kind=action.kind,
-        target_type=action.target_type,
-        target_id=action.target_id,
-        status=action.status,
-        attempts=action.attempts,
-        last_error=action.last_error,
-        reverses=action.reverses_id,
-        created_at=action.created_at,
-        confirmed_at=action.confirmed_at,
-    )
-
-
 @router.post(
     "/actions/{action_id}/confirm",
     response=ActionOut,
@@ -102,7 +87,7 @@ def confirm(request: HttpRequest, action_id: uuid.UUID) -> ActionOut:
     action = Action.objects.filter(pk=action_id).first()
     if action is None:
         raise ActionError(f"no action {action_id}")
-    return _action_out(action_confirm(action=action, actor=request.auth, source=AuditSource.API))  # type: ignore[attr-defined]
+    return action_out(action_confirm(action=action, actor=request.auth, source=AuditSource.API))  # type: ignore[attr-defined]
 
 
 @router.post(
@@ -117,6 +102,6 @@ def reverse(request: HttpRequest, action_id: uuid.UUID, payload: ReverseIn) -> A
     if action is None:
         raise ActionError(f"no action {action_id}")
     case_get_for(user=user, case_id=action.case_id)  # the same access as the case
-    return _action_out(
+    return action_out(
         action_reverse(action=action, actor=user, reason=payload.reason, source=AuditSource.API)
     )

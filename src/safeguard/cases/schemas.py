@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from safeguard.actions.models import Action
 from safeguard.cases.models import Case
 from safeguard.cases.workflow import CaseState
 from safeguard.intake.presenters import content_out
@@ -74,6 +75,21 @@ class CaseOut(BaseModel):
     referrals: list[str] = []
 
 
+def action_out(action: Action) -> ActionOut:
+    return ActionOut(
+        id=action.pk,
+        kind=action.kind,
+        target_type=action.target_type,
+        target_id=action.target_id,
+        status=action.status,
+        attempts=action.attempts,
+        last_error=action.last_error,
+        reverses=action.reverses_id,
+        created_at=action.created_at,
+        confirmed_at=action.confirmed_at,
+    )
+
+
 def case_out(case: Case, *, detail: bool = False) -> CaseOut:
     """Build from a case loaded by `case_get_for`/`case_list_for` (everything prefetched);
     `detail` adds decisions and actions (one case page, not lists)."""
@@ -94,21 +110,7 @@ def case_out(case: Case, *, detail: bool = False) -> CaseOut:
         ]
         extra = {
             "decisions": decisions,
-            "actions": [
-                ActionOut(
-                    id=a.pk,
-                    kind=a.kind,
-                    target_type=a.target_type,
-                    target_id=a.target_id,
-                    status=a.status,
-                    attempts=a.attempts,
-                    last_error=a.last_error,
-                    reverses=a.reverses_id,
-                    created_at=a.created_at,
-                    confirmed_at=a.confirmed_at,
-                )
-                for a in case.actions.all()
-            ],
+            "actions": [action_out(a) for a in case.actions.all()],
             "referrals": sorted({r for d in decisions for r in d.referrals}),
         }
     return CaseOut(
