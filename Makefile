@@ -33,7 +33,9 @@ typecheck: $(STAMP)
 		src/safeguard/matching/video.py src/safeguard/matching/video_signal.py \
 		src/safeguard/matching/formats.py src/safeguard/matching/scanfiles.py \
 		src/safeguard/accounts/totp.py src/safeguard/review/highlight.py \
-		src/safeguard/matching/pdq_fast.py
+		src/safeguard/matching/pdq_fast.py src/safeguard/evidence/sniff.py \
+		src/safeguard/accounts/sealing.py src/safeguard/config/json_body.py \
+		src/safeguard/config/fields.py
 
 # The browser tests (tests/browser) drive Debian's chromium, never a browser Playwright downloads.
 # Without apt-get (or root) they are skipped, and say why.

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from safeguard.accounts.models import User
@@ -19,6 +19,8 @@ from safeguard.accounts.services import (
     RECOVERY_CODE_COUNT,
     AccountError,
     SecondFactorFailed,
+    enrolment_invite_issue,
+    invite_path,
     recovery_codes_issue,
     second_factor_reset,
     second_factor_verify,
@@ -64,6 +66,15 @@ def sign_in_with_password(client: Client, user: User) -> Any:
     return client.post(
         "/accounts/login/", {"username": user.username, "password": PASSWORD}, follow=True
     )
+
+
+def invited(client: Client, role: Role = Role.SPECIALIST) -> tuple[User, Any]:
+    """A new person with an administrator's invite, signed in with their password and sent
+    through the invite link to the enrolment page."""
+    user = UserFactory(role=role.value)
+    issued = enrolment_invite_issue(user=user, actor=None, source=AuditSource.CLI)
+    sign_in_with_password(client, user)
+    return user, client.get(invite_path(issued.code), follow=True)
 
 
 def enrolled(role: Role = Role.SPECIALIST) -> tuple[User, str, list[str]]:
@@ -122,12 +133,26 @@ def test_recovery_codes_are_typed_loosely() -> None:
 # --- Enrolment ---
 
 
-def test_signing_in_sends_a_specialist_without_an_authenticator_to_enrol(db: None) -> None:
+def test_signing_in_without_an_authenticator_asks_for_the_invite_first(db: None) -> None:
     user = UserFactory(role=Role.SPECIALIST.value)
     client = Client()
 
     page = sign_in_with_password(client, user)
 
+    # The password alone shows no secret and creates no device (tests/accounts/test_invites.py).
+    assert page.redirect_chain[-1][0] == "/accounts/2fa/setup/?next=%2F"
+    body = page.content.decode()
+    assert 'name="invite"' in body
+    assert "data:image/svg+xml" not in body
+    assert "no-store" in page["Cache-Control"]
+    assert not TOTPDevice.objects.filter(user=user).exists()
+
+
+def test_the_invite_link_leads_to_the_qr_code(db: None) -> None:
+    client = Client()
+    user, page = invited(client)
+
+    # The code left the address bar: the page was reloaded without it.
     assert page.redirect_chain[-1][0] == "/accounts/2fa/setup/?next=%2F"
     body = page.content.decode()
     assert 'src="data:image/svg+xml' in body
@@ -138,16 +163,15 @@ def test_signing_in_sends_a_specialist_without_an_authenticator_to_enrol(db: Non
     # Reloading the page shows the same secret rather than a new one.
     assert secret_b32(device.bin_key) in client.get("/accounts/2fa/setup/").content.decode()
     assert TOTPDevice.objects.filter(user=user).count() == 1
-    assert event_types(user) == [E.USER_TOTP_DEVICE_CREATED]
-    assert events_for(user)[0].data == {"device": device.pk, "confirmed": False}
+    assert event_types(user) == [E.USER_ENROLMENT_INVITE_ISSUED, E.USER_TOTP_DEVICE_CREATED]
+    assert events_for(user)[-1].data == {"device": device.pk, "confirmed": False}
 
 
 def test_confirming_with_a_correct_code_verifies_the_session_and_shows_recovery_codes_once(
     db: None,
 ) -> None:
-    user = UserFactory(role=Role.SPECIALIST.value)
     client = Client()
-    sign_in_with_password(client, user)
+    user, _ = invited(client)
     device = totp_device_pending_for(user=user)
     assert device is not None
     secret = secret_b32(device.bin_key)
@@ -171,13 +195,17 @@ def test_confirming_with_a_correct_code_verifies_the_session_and_shows_recovery_
     assert not any(code in later for code in codes)
 
     assert event_types(user) == [
+        E.USER_ENROLMENT_INVITE_ISSUED,
         E.USER_TOTP_DEVICE_CREATED,
+        E.USER_ENROLMENT_INVITE_USED,
         E.USER_TOTP_CONFIRMED,
         E.USER_RECOVERY_CODES_ISSUED,
     ]
-    confirmed, issued = events_for(user)[1:]
+    used, confirmed, issued = events_for(user)[2:]
     assert (confirmed.actor, confirmed.source) == (user, AuditSource.CONSOLE.value)
     assert confirmed.data == {"device": device.pk}
+    assert used.actor == user
+    assert used.data["device"] == device.pk
     assert issued.data == {"count": RECOVERY_CODE_COUNT, "replaced": 0}
     # Neither the secret nor a code is ever written to the audit log.
     recorded = str([e.data for e in events_for(user)])
@@ -187,9 +215,8 @@ def test_confirming_with_a_correct_code_verifies_the_session_and_shows_recovery_
 
 
 def test_a_wrong_code_is_refused_audited_and_leaves_the_session_unverified(db: None) -> None:
-    user = UserFactory(role=Role.LEAD.value)
     client = Client()
-    sign_in_with_password(client, user)
+    user, _ = invited(client, Role.LEAD)
     device = totp_device_pending_for(user=user)
     assert device is not None
     typed = wrong_code(secret_b32(device.bin_key))
@@ -200,11 +227,11 @@ def test_a_wrong_code_is_refused_audited_and_leaves_the_session_unverified(db: N
     assert "that code is wrong or has already been used" in answer.content.decode()
     device.refresh_from_db()
     assert not device.confirmed
-    assert not StaticToken.objects.filter(device__user=user).exists()
+    assert not StaticDevice.objects.filter(user=user).exists()
     assert client.get("/")["Location"].startswith("/accounts/2fa/setup/")
     assert client.get("/api/v1/me").status_code == 403
 
-    assert event_types(user) == [E.USER_TOTP_DEVICE_CREATED, E.USER_SECOND_FACTOR_FAILED]
+    assert event_types(user)[-1] == E.USER_SECOND_FACTOR_FAILED
     failed = events_for(user)[-1]
     assert failed.actor == user
     assert failed.data == {
@@ -462,25 +489,38 @@ def test_a_second_authenticator_and_a_short_secret_are_refused(db: None) -> None
     user, _, _ = enrolled()
     with pytest.raises(AccountError, match="already has an authenticator"):
         totp_device_create(user=user, actor=None, source=AuditSource.CLI, confirmed=False)
-    with pytest.raises(AccountError, match="16 to 40 bytes"):
+    with pytest.raises(AccountError, match="16 to 32 bytes"):
         totp_device_create(
             user=UserFactory(), actor=None, source=AuditSource.CLI, secret=b"short", confirmed=True
         )
 
 
-def test_resetting_the_second_factor_sends_the_person_to_enrol_again(db: None) -> None:
+def test_resetting_the_second_factor_sends_the_person_to_enrol_again_with_an_invite(
+    db: None,
+) -> None:
     user, _, codes = enrolled()
     admin = UserFactory(role=Role.ADMIN.value)
 
-    second_factor_reset(user=user, actor=admin, source=AuditSource.CLI)
+    issued = second_factor_reset(user=user, actor=admin, source=AuditSource.CLI)
 
+    assert issued is not None
     assert totp_device_confirmed_for(user=user) is None
-    assert not StaticToken.objects.filter(device__user=user).exists()
-    reset = events_for(user)[-1]
+    assert not StaticDevice.objects.filter(user=user).exists()
+    reset, invited_again = events_for(user)[-2:]
     assert (reset.event_type, reset.actor) == (E.USER_SECOND_FACTOR_RESET, admin)
     assert reset.data == {"authenticators": 1, "recovery_devices": 1}
-    client = Client()
-    client.force_login(user)
-    assert client.get("/")["Location"].startswith("/accounts/2fa/setup/")
+    assert (invited_again.event_type, invited_again.actor) == (
+        E.USER_ENROLMENT_INVITE_ISSUED,
+        admin,
+    )
+    assert invited_again.data["invite"] == issued.invite.pk
     with pytest.raises(SecondFactorFailed, match="no recovery codes"):
         second_factor_verify(user=user, code=codes[0], actor=user, source=AuditSource.CONSOLE)
+    # The password alone does not re-enrol: the page asks for the invite, which then works.
+    client = Client()
+    sign_in_with_password(client, user)
+    assert client.get("/")["Location"].startswith("/accounts/2fa/setup/")
+    assert 'name="invite"' in client.get("/accounts/2fa/setup/").content.decode()
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    page = client.get(invite_path(issued.code), follow=True)
+    assert 'src="data:image/svg+xml' in page.content.decode()

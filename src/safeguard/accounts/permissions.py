@@ -21,6 +21,8 @@ class Permission(StrEnum):
     CASES_CASE_ASSIGN = "cases:case:assign"
     CASES_CASE_PRIORITIZE = "cases:case:prioritize"
     CASES_QUEUE_MANAGE = "cases:queue:manage"
+    # Opening a queue or a case to an auditor for a while (docs/security.md).
+    CASES_GRANT_MANAGE = "cases:grant:manage"
     TRIAGE_POLICY_MANAGE = "triage:policy:manage"
     TRIAGE_POLICY_READ = "triage:policy:read"
     ROTA_PAGE_ACKNOWLEDGE = "rota:page:acknowledge"
@@ -64,10 +66,14 @@ _SPECIALIST = frozenset(
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SPECIALIST: _SPECIALIST,
-    Role.LEAD: _SPECIALIST | {P.CASES_CASE_REOPEN, P.CASES_CASE_ASSIGN, P.CASES_CASE_PRIORITIZE},
+    # Leads also decide what an auditor may read, and for how long; administrators, who create
+    # the auditors' accounts, do not, so no one role both makes an account and opens cases to it.
+    Role.LEAD: _SPECIALIST
+    | {P.CASES_CASE_REOPEN, P.CASES_CASE_ASSIGN, P.CASES_CASE_PRIORITIZE, P.CASES_GRANT_MANAGE},
     Role.LEGAL: frozenset({P.CASES_CASE_READ, P.INTAKE_ESCALATION_READ}),
     Role.LE_PARTNER: frozenset({P.INTAKE_LE_REQUEST_CREATE}),
-    # Auditors read everything that is recorded and change nothing.
+    # Auditors read the audit log and change nothing; they read a case only under a lead's
+    # expiring read grant (cases.ReadGrant), and each such read is itself audited.
     Role.AUDITOR: frozenset(
         {P.AUDIT_EVENT_READ, P.AUDIT_CHAIN_VERIFY, P.CASES_CASE_READ, P.INTAKE_ESCALATION_READ}
     ),

@@ -7,10 +7,14 @@ from enum import StrEnum
 from typing import Any
 
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from safeguard.accounts.models import ApiToken, User
+from safeguard.accounts.models import (
+    ApiToken,
+    EnrolmentInvite,
+    RecoveryCode,
+    SealedTOTPDevice,
+    User,
+)
 from safeguard.accounts.permissions import second_factor_required
 from safeguard.accounts.services import token_digest
 
@@ -63,14 +67,22 @@ def second_factor_step(*, user: User, verified: bool) -> SecondFactorStep:
     return SecondFactorStep.VERIFY
 
 
-def totp_device_confirmed_for(*, user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+def totp_device_confirmed_for(*, user: User) -> SealedTOTPDevice | None:
+    return SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
-def totp_device_pending_for(*, user: User) -> TOTPDevice | None:
+def totp_device_pending_for(*, user: User) -> SealedTOTPDevice | None:
     """An enrolment begun and not yet confirmed with a code."""
-    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return SealedTOTPDevice.objects.filter(user=user, confirmed=False).first()
 
 
 def recovery_codes_remaining(*, user: User) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return RecoveryCode.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def enrolment_invite_for_session(*, user: User, invite_id: object) -> EnrolmentInvite | None:
+    """The invite this session's holder opened, if it is theirs (the services check whether it
+    is still open)."""
+    if not isinstance(invite_id, int):
+        return None
+    return EnrolmentInvite.objects.filter(pk=invite_id, user=user).first()

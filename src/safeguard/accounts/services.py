@@ -1,19 +1,34 @@
-"""Writes for accounts: users and roles, API tokens, and the second factor (TOTP and recovery)."""
+"""Writes for accounts: users and roles, API tokens, the second factor (TOTP, recovery codes,
+enrolment invites) and the sign-in throttle's audit trail and unlocks."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 
+from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from safeguard.accounts.models import ApiToken, User
-from safeguard.accounts.permissions import Role
+from safeguard.accounts import tasks
+from safeguard.accounts.models import (
+    ApiToken,
+    EnrolmentInvite,
+    RecoveryCode,
+    RecoveryCodeDevice,
+    SealedTOTPDevice,
+    User,
+)
+from safeguard.accounts.permissions import Role, second_factor_required
+from safeguard.accounts.sealing import MAX_TOTP_KEY_BYTES, Unreadable, seal_totp_key
 from safeguard.accounts.totp import format_recovery_code, looks_like_totp, normalise_code
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
@@ -40,10 +55,17 @@ def user_create(
     source: AuditSource,
     password: str | None = None,
     email: str = "",
+    platform: str | None = None,
 ) -> User:
+    """Create an account; a service account speaks for `platform` (the configured one unless
+    named), and only service accounts belong to a platform."""
     if User.objects.filter(username=username).exists():
         raise AccountError(f"a user named {username!r} already exists")
-    user = User(username=username, role=role.value, email=email)
+    if platform is not None and role is not Role.SERVICE:
+        raise AccountError("only service accounts belong to a platform")
+    if role is Role.SERVICE:
+        platform = platform or settings.SAFEGUARD_PLATFORM
+    user = User(username=username, role=role.value, email=email, platform=platform or "")
     if password:
         user.set_password(password)
     else:
@@ -56,7 +78,7 @@ def user_create(
         source=source,
         target_type="user",
         target_id=user.pk,
-        data={"username": username, "role": role.value},
+        data={"username": username, "role": role.value, "platform": user.platform},
     )
     return user
 
@@ -129,8 +151,8 @@ def api_token_revoke(*, token: ApiToken, actor: User | None, source: AuditSource
 # --- Second factor: TOTP authenticators and single-use recovery codes (docs/two-factor.md) ---
 
 RECOVERY_CODE_COUNT = 10
-# RFC 4226 asks for at least 128 bits of secret; django-otp stores at most 40 bytes.
-_SECRET_BYTES = (16, 40)
+# RFC 4226 asks for at least 128 bits of secret; a sealed key must fit django-otp's column.
+_SECRET_BYTES = (16, MAX_TOTP_KEY_BYTES)
 
 
 class SecondFactorFailed(AccountError):
@@ -152,10 +174,12 @@ def totp_device_create(
     source: AuditSource,
     secret: bytes | None = None,
     confirmed: bool,
-) -> TOTPDevice:
+) -> SealedTOTPDevice:
     """Give `user` an authenticator secret, unconfirmed until they type a code from it.
 
-    `confirmed=True` with a known `secret` is for the demo, where nobody scans a QR code.
+    The key is stored sealed (accounts/sealing.py). `confirmed=True` with a known `secret` is
+    for the demo and tests, where nobody scans a QR code; the console reaches this only
+    through `totp_enrolment_start`, which needs an administrator's invite.
     """
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         raise AccountError(f"{user.username} already has an authenticator; reset it first")
@@ -166,8 +190,11 @@ def totp_device_create(
     # Only one secret is live at a time: an enrolment begun and never confirmed is replaced.
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     key = secret if secret is not None else secrets.token_bytes(20)
-    device = TOTPDevice.objects.create(
-        user=user, name="authenticator", key=key.hex(), confirmed=confirmed
+    device = SealedTOTPDevice.objects.create(
+        user=user,
+        name="authenticator",
+        key=seal_totp_key(settings.SAFEGUARD_VAULT_KEY, key=key, user_id=user.pk),
+        confirmed=confirmed,
     )
     audit_record(
         event_type=AuditEventType.USER_TOTP_DEVICE_CREATED,
@@ -180,20 +207,65 @@ def totp_device_create(
     return device
 
 
+def totp_enrolment_start(
+    *, user: User, invite: EnrolmentInvite, actor: User, source: AuditSource
+) -> SealedTOTPDevice:
+    """The pending authenticator of a person enrolling under `invite`, made on first call.
+
+    Raises `InviteRefused` (its audit row committed) when the invite is no longer open.
+    """
+    with transaction.atomic():
+        locked = _invite_locked(invite.pk)
+        failure = _invite_problem(locked, user)
+        if failure is None:
+            pending = SealedTOTPDevice.objects.filter(user=user, confirmed=False).first()
+            return pending or totp_device_create(
+                user=user, actor=actor, source=source, confirmed=False
+            )
+        _audit_invite_refused(user=user, actor=actor, source=source, invite=locked, why=failure)
+    raise InviteRefused(INVITE_REFUSED_MESSAGE)
+
+
 def totp_device_confirm(
-    *, device: TOTPDevice, code: str, actor: User, source: AuditSource
+    *,
+    device: TOTPDevice,
+    code: str,
+    invite: EnrolmentInvite,
+    actor: User,
+    source: AuditSource,
 ) -> Enrolment:
-    """Confirm an enrolment with a code from the app, and issue the first recovery codes."""
+    """Confirm an enrolment with a code from the app, use up the invite it was made under, and
+    issue the first recovery codes."""
     # Each outcome commits on its own: a wrong code must keep its audit row and django-otp's
     # throttle count, so the failure is raised only after its transaction has committed.
     with transaction.atomic():
-        locked = TOTPDevice.objects.select_for_update().select_related("user").get(pk=device.pk)
+        locked = (
+            SealedTOTPDevice.objects.select_for_update().select_related("user").get(pk=device.pk)
+        )
         if locked.confirmed:
             raise AccountError(f"{locked.user.username}'s authenticator is already confirmed")
-        failure = _check_code(locked, normalise_code(code))
+        held = _invite_locked(invite.pk)
+        refused = _invite_problem(held, locked.user)
+        if refused is not None:
+            _audit_invite_refused(
+                user=locked.user, actor=actor, source=source, invite=held, why=refused
+            )
+            failure = INVITE_REFUSED_MESSAGE
+        else:
+            failure = _check_code(locked, normalise_code(code))
         if failure is None:
             locked.confirmed = True
             locked.save(update_fields=["confirmed"])
+            held.used_at = timezone.now()
+            held.save(update_fields=["used_at"])
+            audit_record(
+                event_type=AuditEventType.USER_ENROLMENT_INVITE_USED,
+                actor=actor,
+                source=source,
+                target_type="user",
+                target_id=locked.user_id,
+                data={"invite": held.pk, "device": locked.pk},
+            )
             audit_record(
                 event_type=AuditEventType.USER_TOTP_CONFIRMED,
                 actor=actor,
@@ -204,14 +276,17 @@ def totp_device_confirm(
             )
             codes = _recovery_codes_replace(user=locked.user, actor=actor, source=source)
             return Enrolment(device=locked, recovery_codes=codes)
-        _audit_failure(
-            user=locked.user,
-            actor=actor,
-            source=source,
-            stage="enrolment",
-            method="totp",
-            why=failure,
-        )
+        if refused is None:
+            _audit_failure(
+                user=locked.user,
+                actor=actor,
+                source=source,
+                stage="enrolment",
+                method="totp",
+                why=failure,
+            )
+    if refused is not None:
+        raise InviteRefused(failure)
     raise SecondFactorFailed(failure)
 
 
@@ -229,12 +304,16 @@ def second_factor_verify(
         if looks_like_totp(code):
             method = "totp"
             device = (
-                TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+                SealedTOTPDevice.objects.select_for_update()
+                .filter(user=user, confirmed=True)
+                .first()
             )
         else:
             method = "recovery_code"
             device = (
-                StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+                RecoveryCodeDevice.objects.select_for_update()
+                .filter(user=user, confirmed=True)
+                .first()
             )
         if device is None:
             failure = "this account has no " + (
@@ -250,7 +329,7 @@ def second_factor_verify(
                         source=source,
                         target_type="user",
                         target_id=user.pk,
-                        data={"remaining": device.token_set.count()},
+                        data={"remaining": RecoveryCode.objects.filter(device=device).count()},
                     )
                 else:
                     audit_record(
@@ -277,8 +356,18 @@ def recovery_codes_issue(*, user: User, actor: User | None, source: AuditSource)
 
 
 @transaction.atomic
-def second_factor_reset(*, user: User, actor: User | None, source: AuditSource) -> None:
-    """Remove the authenticator and recovery codes (a lost phone); the next sign-in enrols anew."""
+def second_factor_reset(
+    *,
+    user: User,
+    actor: User | None,
+    source: AuditSource,
+    invite_valid_for: timedelta | None = None,
+) -> IssuedInvite | None:
+    """Remove the authenticator and recovery codes (a lost phone).
+
+    The person enrols again only with an invite, issued here in the same transaction for a
+    role that needs a second factor and returned for the administrator to pass on.
+    """
     totp, _ = TOTPDevice.objects.filter(user=user).delete()
     static = StaticDevice.objects.filter(user=user).count()
     StaticDevice.objects.filter(user=user).delete()
@@ -289,6 +378,14 @@ def second_factor_reset(*, user: User, actor: User | None, source: AuditSource) 
         target_type="user",
         target_id=user.pk,
         data={"authenticators": totp, "recovery_devices": static},
+    )
+    if not (user.is_active and second_factor_required(user.role)):
+        return None
+    return enrolment_invite_issue(
+        user=user,
+        actor=actor,
+        source=source,
+        valid_for=INVITE_VALIDITY if invite_valid_for is None else invite_valid_for,
     )
 
 
@@ -303,8 +400,12 @@ def _check_code(device: TOTPDevice | StaticDevice, code: str) -> str | None:
             else 1
         )
         return f"too many wrong codes: wait {wait} s and try again"
-    if device.verify_token(code):
-        return None
+    try:
+        if device.verify_token(code):
+            return None
+    except Unreadable:
+        # The sealed key does not open: the vault key changed, or the row was tampered with.
+        return "this authenticator cannot be read: ask an administrator to reset it"
     if isinstance(device, StaticDevice):
         return "that recovery code is wrong or has already been used"
     return "that code is wrong or has already been used"
@@ -325,14 +426,19 @@ def _audit_failure(
 
 
 def _recovery_codes_replace(*, user: User, actor: User | None, source: AuditSource) -> list[str]:
-    device = StaticDevice.objects.select_for_update().filter(user=user).first()
+    device = RecoveryCodeDevice.objects.select_for_update().filter(user=user).first()
     if device is None:
-        device = StaticDevice.objects.create(user=user, name="recovery codes", confirmed=True)
-    replaced, _ = StaticToken.objects.filter(device=device).delete()
+        device = RecoveryCodeDevice.objects.create(user=user, name="recovery codes", confirmed=True)
+    replaced, _ = RecoveryCode.objects.filter(device=device).delete()
+    # Plaintext tokens from before codes were hashed are gone after the data migration; any
+    # left by other code would be accepted by nothing here, and are cleared with the set.
+    StaticToken.objects.filter(device=device).delete()
     codes: set[str] = set()
     while len(codes) < RECOVERY_CODE_COUNT:
         codes.add(StaticToken.random_token())
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in sorted(codes))
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(device=device, digest=device.digest(c)) for c in sorted(codes)
+    )
     # A fresh set also lifts any throttle that wrong recovery codes had built up.
     device.throttle_reset(commit=True)
     audit_record(
@@ -344,3 +450,283 @@ def _recovery_codes_replace(*, user: User, actor: User | None, source: AuditSour
         data={"count": len(codes), "replaced": replaced},
     )
     return [format_recovery_code(c) for c in sorted(codes)]
+
+
+# --- Enrolment invites: an administrator's single-use, expiring leave to enrol ---
+
+INVITE_VALIDITY = timedelta(hours=24)
+INVITE_MAX_VALIDITY = timedelta(days=14)
+# 15 random bytes: 24 base32 characters (120 bits), shown in groups of four.
+_INVITE_BYTES = 15
+INVITE_REFUSED_MESSAGE = (
+    "that enrolment code is not valid for this account: it may be mistyped, used, replaced by "
+    "a newer one or expired; ask an administrator for a new one"
+)
+
+
+class InviteRefused(AccountError):
+    """An enrolment code was unknown, another account's, used, replaced or expired."""
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    invite: EnrolmentInvite
+    # Plaintext, formatted for display; shown to the administrator once and never stored.
+    code: str
+
+
+def invite_code_digest(code: str) -> str:
+    # 120 random bits: a fast hash is as strong as a slow one, as for API tokens.
+    return hashlib.sha256(normalise_code(code).encode("utf-8")).hexdigest()
+
+
+def invite_path(code: str) -> str:
+    """Where the person opens their invite (after signing in with their password)."""
+    return f"/accounts/2fa/setup/?invite={code}"
+
+
+@transaction.atomic
+def enrolment_invite_issue(
+    *,
+    user: User,
+    actor: User | None,
+    source: AuditSource,
+    valid_for: timedelta = INVITE_VALIDITY,
+) -> IssuedInvite:
+    """Issue `user` a single-use enrolment code, valid for `valid_for`; it replaces any open one.
+
+    An enrolment begun under a replaced invite is discarded with it.
+    """
+    if not user.is_active:
+        raise AccountError(f"user {user.username!r} is inactive")
+    if not second_factor_required(user.role):
+        raise AccountError(f"{user.username} ({user.role}) does not use a second factor")
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise AccountError(
+            f"{user.username} already has an authenticator; reset it first "
+            "(safeguard users reset-second-factor), which issues an invite"
+        )
+    if not timedelta(0) < valid_for <= INVITE_MAX_VALIDITY:
+        raise AccountError(
+            f"an invite is valid for up to {INVITE_MAX_VALIDITY.days} days, not {valid_for}"
+        )
+    now = timezone.now()
+    open_invites = EnrolmentInvite.objects.select_for_update().filter(
+        user=user,
+        used_at__isnull=True,
+        revoked_at__isnull=True,
+        expired_at__isnull=True,
+        expires_at__gt=now,
+    )
+    replaced = sorted(open_invites.values_list("pk", flat=True))
+    open_invites.update(revoked_at=now)
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    raw = base64.b32encode(secrets.token_bytes(_INVITE_BYTES)).decode("ascii").lower()
+    code = "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+    invite = EnrolmentInvite.objects.create(
+        user=user,
+        digest=invite_code_digest(code),
+        issued_by=actor,
+        created_at=now,
+        expires_at=now + valid_for,
+    )
+    audit_record(
+        event_type=AuditEventType.USER_ENROLMENT_INVITE_ISSUED,
+        actor=actor,
+        source=source,
+        target_type="user",
+        target_id=user.pk,
+        data={
+            "invite": invite.pk,
+            "expires_at": invite.expires_at.isoformat(),
+            "replaced": replaced,
+        },
+    )
+    tasks.enrolment_invite_expire.using(run_after=invite.expires_at).enqueue(invite_id=invite.pk)
+    return IssuedInvite(invite=invite, code=code)
+
+
+def enrolment_invite_accept(
+    *, user: User, code: str, actor: User, source: AuditSource
+) -> EnrolmentInvite:
+    """The open invite of `user` that `code` names, or `InviteRefused` with its audit row
+    committed (the reason is recorded; the person hears one message for every reason)."""
+    with transaction.atomic():
+        invite = (
+            EnrolmentInvite.objects.select_for_update()
+            .filter(digest=invite_code_digest(code))
+            .first()
+        )
+        failure = "unknown" if invite is None else _invite_problem(invite, user)
+        if failure is None:
+            assert invite is not None  # noqa: S101 - no failure means an invite was found
+            return invite
+        _audit_invite_refused(user=user, actor=actor, source=source, invite=invite, why=failure)
+    raise InviteRefused(INVITE_REFUSED_MESSAGE)
+
+
+@transaction.atomic
+def enrolment_invite_expire(*, invite_id: int) -> bool:
+    """Record that an invite expired unused (the task scheduled at its expiry runs this)."""
+    invite = EnrolmentInvite.objects.select_for_update().filter(pk=invite_id).first()
+    now = timezone.now()
+    if invite is None or invite.closed or invite.expires_at > now:
+        return False
+    invite.expired_at = now
+    invite.save(update_fields=["expired_at"])
+    # The enrolment begun under it (a secret shown, never confirmed) is discarded with it.
+    TOTPDevice.objects.filter(user_id=invite.user_id, confirmed=False).delete()
+    audit_record(
+        event_type=AuditEventType.USER_ENROLMENT_INVITE_EXPIRED,
+        actor=None,
+        source=AuditSource.TASK,
+        target_type="user",
+        target_id=invite.user_id,
+        data={"invite": invite.pk, "expires_at": invite.expires_at.isoformat()},
+    )
+    return True
+
+
+def _invite_locked(pk: int) -> EnrolmentInvite:
+    return EnrolmentInvite.objects.select_for_update().get(pk=pk)
+
+
+def _invite_problem(invite: EnrolmentInvite, user: User, now: datetime | None = None) -> str | None:
+    """None when `invite` lets `user` enrol now; otherwise the reason, for the audit log."""
+    if invite.user_id != user.pk:
+        return "another_account"
+    if invite.used_at is not None:
+        return "used"
+    if invite.revoked_at is not None:
+        return "replaced"
+    if invite.expired_at is not None or invite.expires_at <= (now or timezone.now()):
+        return "expired"
+    return None
+
+
+def _audit_invite_refused(
+    *,
+    user: User,
+    actor: User,
+    source: AuditSource,
+    invite: EnrolmentInvite | None,
+    why: str,
+) -> None:
+    audit_record(
+        event_type=AuditEventType.USER_ENROLMENT_INVITE_REFUSED,
+        actor=actor,
+        source=source,
+        target_type="user",
+        target_id=user.pk,
+        # The code itself is never recorded; another account's invite is named by its id.
+        data={"reason": why, "invite": invite.pk if invite is not None else None},
+    )
+
+
+# --- The sign-in throttle (accounts/throttle.py): its audit trail and administrators' unlocks ---
+
+
+class SignInStage(StrEnum):
+    """Which step of signing in a counted failure was."""
+
+    PASSWORD = "password"  # noqa: S105 - a stage name
+    SECOND_FACTOR = "second_factor"  # a TOTP or recovery code, or an enrolment code
+
+
+class LockoutScope(StrEnum):
+    """What a lockout holds back: one account from one address, or every account from one."""
+
+    ACCOUNT_AND_ADDRESS = "account_and_address"
+    ADDRESS = "address"
+
+
+@transaction.atomic
+def sign_in_failure_record(
+    *, user: User | None, address: str | None, failures: int, source: AuditSource
+) -> None:
+    """Audit one wrong password that the throttle counted (refusals during a lockout are not
+    counted and not recorded, so a locked-out guesser cannot grow the log)."""
+    audit_record(
+        event_type=AuditEventType.USER_SIGN_IN_FAILED,
+        # Nobody is authenticated yet: Safeguard refused a claim to be `user`.
+        actor=None,
+        source=source,
+        **_sign_in_target(user, address),
+        data={"address": address, "known_account": user is not None, "failures": failures},
+    )
+
+
+@transaction.atomic
+def sign_in_lockout_record(
+    *,
+    user: User | None,
+    address: str | None,
+    scope: LockoutScope,
+    stage: SignInStage,
+    failures: int,
+    cool_off: timedelta,
+    source: AuditSource,
+) -> None:
+    """Audit the failure that crossed a limit and locked `scope` out for `cool_off`."""
+    target = (
+        {"target_type": "address", "target_id": address or ""}
+        if scope is LockoutScope.ADDRESS
+        else _sign_in_target(user, address)
+    )
+    audit_record(
+        event_type=AuditEventType.USER_SIGN_IN_LOCKED_OUT,
+        actor=None,
+        source=source,
+        **target,
+        data={
+            "address": address,
+            "scope": scope.value,
+            "stage": stage.value,
+            "known_account": user is not None,
+            "failures": failures,
+            "cool_off_seconds": int(cool_off.total_seconds()),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    attempts_cleared: int
+    devices_unthrottled: int
+
+
+@transaction.atomic
+def sign_in_unlock(
+    *, user: User | None, address: str | None, actor: User | None, source: AuditSource
+) -> Unlocked:
+    """Lift a sign-in lockout: `user` everywhere, `user` from `address` only, or every account
+    from `address`. Unlocking an account also clears its authenticator's back-off."""
+    if user is None and not address:
+        raise AccountError("name an account, an address, or both")
+    cleared = axes_reset(ip=address or None, username=user.username if user else None)
+    devices = 0
+    if user is not None:
+        for model in (TOTPDevice, StaticDevice):
+            devices += model.objects.filter(user=user, throttling_failure_count__gt=0).update(
+                throttling_failure_count=0, throttling_failure_timestamp=None
+            )
+    audit_record(
+        event_type=AuditEventType.USER_SIGN_IN_UNLOCKED,
+        actor=actor,
+        source=source,
+        **(
+            _sign_in_target(user, address)
+            if user is not None
+            else {"target_type": "address", "target_id": address}
+        ),
+        data={"address": address, "attempts_cleared": cleared, "devices_unthrottled": devices},
+    )
+    return Unlocked(attempts_cleared=cleared, devices_unthrottled=devices)
+
+
+def _sign_in_target(user: User | None, address: str | None) -> dict[str, object]:
+    # A claim to an account that does not exist is filed under the address it came from; the
+    # name typed is not recorded (people type passwords into the username box).
+    if user is not None:
+        return {"target_type": "user", "target_id": user.pk}
+    return {"target_type": "address", "target_id": address or ""}

@@ -1,4 +1,5 @@
-"""Second-factor pages: enrol an authenticator, type a code, and replace recovery codes."""
+"""Second-factor pages: enrol an authenticator (with an invite), type a code, and replace
+recovery codes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from safeguard.accounts.console import console_required, console_signed_in
 from safeguard.accounts.models import User
 from safeguard.accounts.selectors import (
+    enrolment_invite_for_session,
     recovery_codes_remaining,
     session_is_verified,
     totp_device_confirmed_for,
@@ -25,14 +27,26 @@ from safeguard.accounts.selectors import (
 )
 from safeguard.accounts.services import (
     AccountError,
+    InviteRefused,
     SecondFactorFailed,
+    enrolment_invite_accept,
     recovery_codes_issue,
     second_factor_verify,
     totp_device_confirm,
-    totp_device_create,
+    totp_enrolment_start,
+)
+from safeguard.accounts.throttle import (
+    lockout_response,
+    second_factor_allowed,
+    second_factor_failed,
+    second_factor_locked_out,
+    sign_in_completed,
 )
 from safeguard.accounts.totp import qr_data_uri, secret_b32
 from safeguard.audit.events import AuditSource
+
+# The session remembers which invite its holder opened, so the code leaves the address bar.
+_INVITE = "safeguard_enrolment_invite"
 
 
 def _person(request: HttpRequest) -> User:
@@ -64,36 +78,55 @@ def _verified(request: HttpRequest, device: TOTPDevice | StaticDevice) -> None:
 @require_http_methods(["GET", "POST"])
 @console_signed_in
 def setup(request: HttpRequest) -> HttpResponse:
+    """Enrol an authenticator: first the administrator's invite, then a code from the app."""
     user = _person(request)
     # A second authenticator may be added only by a verified session; otherwise a stolen
     # password would be enough to enrol the thief's phone.
     if totp_device_confirmed_for(user=user) is not None:
         return _step("two-factor-verify", request)
-    device = totp_device_pending_for(user=user)
+    typed = request.POST.get("invite") if request.method == "POST" else request.GET.get("invite")
+    if typed is not None:
+        return _accept_invite(request, user, typed)
+    invite = enrolment_invite_for_session(user=user, invite_id=request.session.get(_INVITE))
+    if invite is None:
+        return _invite_page(request)
     error = ""
     if request.method == "POST":
+        if not second_factor_allowed(request, user):
+            return lockout_response(request, None, None)
+        device = totp_device_pending_for(user=user)
         if device is None:
-            return redirect("two-factor-setup")
+            return _step("two-factor-setup", request)
         try:
             enrolment = totp_device_confirm(
                 device=device,
                 code=request.POST.get("code", ""),
+                invite=invite,
                 actor=user,
                 source=AuditSource.CONSOLE,
             )
+        except InviteRefused as exc:
+            return _invite_page(request, str(exc))
         except SecondFactorFailed as exc:
+            second_factor_failed(request, user)
+            if second_factor_locked_out(request):
+                return lockout_response(request, None, None)
             error = str(exc)
         else:
+            request.session.pop(_INVITE, None)
+            sign_in_completed(request, user)
             _verified(request, enrolment.device)
             return render(
                 request,
                 "accounts/recovery_codes.html",
                 {"codes": enrolment.recovery_codes, "next": _next_url(request), "first": True},
             )
-    if device is None:
-        device = totp_device_create(
-            user=user, actor=user, source=AuditSource.CONSOLE, confirmed=False
+    try:
+        device = totp_enrolment_start(
+            user=user, invite=invite, actor=user, source=AuditSource.CONSOLE
         )
+    except InviteRefused as exc:
+        return _invite_page(request, str(exc))
     return render(
         request,
         "accounts/enrol.html",
@@ -104,6 +137,28 @@ def setup(request: HttpRequest) -> HttpResponse:
             "next": _next_url(request),
         },
     )
+
+
+def _accept_invite(request: HttpRequest, user: User, typed: str) -> HttpResponse:
+    if not second_factor_allowed(request, user):
+        return lockout_response(request, None, None)
+    try:
+        invite = enrolment_invite_accept(
+            user=user, code=typed, actor=user, source=AuditSource.CONSOLE
+        )
+    except InviteRefused as exc:
+        second_factor_failed(request, user)
+        if second_factor_locked_out(request):
+            return lockout_response(request, None, None)
+        return _invite_page(request, str(exc))
+    request.session[_INVITE] = invite.pk
+    # Reload without the code, so that it stays out of the address bar and the history.
+    return _step("two-factor-setup", request)
+
+
+def _invite_page(request: HttpRequest, error: str = "") -> HttpResponse:
+    request.session.pop(_INVITE, None)
+    return render(request, "accounts/invite.html", {"error": error, "next": _next_url(request)})
 
 
 @never_cache
@@ -117,6 +172,10 @@ def verify(request: HttpRequest) -> HttpResponse:
         return _step("two-factor-setup", request)
     error = ""
     if request.method == "POST":
+        # django-otp's back-off holds the account's device back wherever codes come from;
+        # the sign-in throttle adds the same limits per account and address as for passwords.
+        if not second_factor_allowed(request, user):
+            return lockout_response(request, None, None)
         try:
             device = second_factor_verify(
                 user=user,
@@ -125,8 +184,12 @@ def verify(request: HttpRequest) -> HttpResponse:
                 source=AuditSource.CONSOLE,
             )
         except SecondFactorFailed as exc:
+            second_factor_failed(request, user)
+            if second_factor_locked_out(request):
+                return lockout_response(request, None, None)
             error = str(exc)
         else:
+            sign_in_completed(request, user)
             _verified(request, device)
             return redirect(_next_url(request))
     return render(request, "accounts/verify.html", {"error": error, "next": _next_url(request)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,7 +25,15 @@ class ConfigurationError(Exception):
 
 
 VAULT_KEY_BYTES = 32
+# Django's own thresholds for a secret key (`check --deploy`, security.W009): production refuses
+# a key below them instead of starting with sessions and CSRF tokens an attacker could forge.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_UNIQUE = 5
+_DJANGO_INSECURE_PREFIX = "django-insecure-"
 DEFAULT_MAX_MEDIA_BYTES = 200 * 1024 * 1024
+# The name of the host platform whose service accounts own its content ids (docs/security.md).
+DEFAULT_PLATFORM = "platform"
+_PLATFORM_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,7 @@ class Config:
     email_from: str
     email_host: str
     email_port: int
+    platform: str
 
 
 def _read_mode(env: dict[str, str]) -> Mode:
@@ -58,9 +68,25 @@ def _read_mode(env: dict[str, str]) -> Mode:
         raise ConfigurationError(f"SAFEGUARD_ENV={raw!r} is not one of: {choices}.") from None
 
 
+def private_dir(path: Path) -> Path:
+    """Create `path` readable by this user only (0700), or take group and other access away
+    from it: it holds the database, generated secrets and the vault."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        try:
+            path.chmod(mode & 0o700)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"SAFEGUARD_VAR_DIR {path} is open to other users (mode {mode:o}) and cannot be "
+                f"made private ({exc.strerror}): chmod 700 it, or set SAFEGUARD_VAR_DIR elsewhere."
+            ) from None
+    return path
+
+
 def _file_secret(path: Path, make: bytes) -> bytes:
     """Read a generated secret from `path`, writing `make` there first if it does not exist."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:
         # O_EXCL makes concurrent first starts (web and worker) agree on one secret.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -69,6 +95,15 @@ def _file_secret(path: Path, make: bytes) -> bytes:
     with os.fdopen(fd, "wb") as handle:
         handle.write(make)
     return make
+
+
+def _weak_secret_key(key: str) -> bool:
+    """Below Django's thresholds, or a key `startproject` generated for development."""
+    return (
+        len(key) < SECRET_KEY_MIN_LENGTH
+        or len(set(key)) < SECRET_KEY_MIN_UNIQUE
+        or key.startswith(_DJANGO_INSECURE_PREFIX)
+    )
 
 
 def decode_vault_key(raw: str) -> bytes:
@@ -103,6 +138,13 @@ def load(env: dict[str, str] | None = None) -> Config:
         secret_key = _file_secret(
             var_dir / "secret.key", secrets.token_urlsafe(50).encode()
         ).decode()
+    elif not generated and _weak_secret_key(secret_key):
+        raise ConfigurationError(
+            f"SAFEGUARD_SECRET_KEY is too weak: production needs at least {SECRET_KEY_MIN_LENGTH} "
+            f"characters, {SECRET_KEY_MIN_UNIQUE} of them different, and not one Django generated "
+            f"({_DJANGO_INSECURE_PREFIX}...); make one with: "
+            'python -c "import secrets;print(secrets.token_urlsafe(50))"'
+        )
 
     raw_key = env.get("SAFEGUARD_VAULT_KEY", "")
     if raw_key:
@@ -135,6 +177,8 @@ def load(env: dict[str, str] | None = None) -> Config:
         raise ConfigurationError(
             f"SAFEGUARD_PAGE_ACK_SECONDS={ack_raw!r} must be a positive whole number of seconds."
         )
+    # Created (or made private) only once the configuration is known to be runnable.
+    private_dir(var_dir)
     return Config(
         mode=mode,
         var_dir=var_dir,
@@ -159,6 +203,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         email_from=env.get("SAFEGUARD_EMAIL_FROM", "safeguard@localhost"),
         email_host=env.get("SAFEGUARD_SMTP_HOST", "localhost"),
         email_port=_port(env.get("SAFEGUARD_SMTP_PORT", "25")),
+        platform=_platform(env.get("SAFEGUARD_PLATFORM", DEFAULT_PLATFORM)),
     )
 
 
@@ -181,6 +226,15 @@ def _webhook(
     return url, secret
 
 
+def _platform(raw: str) -> str:
+    name = raw.strip()
+    if not _PLATFORM_NAME.match(name):
+        raise ConfigurationError(
+            f"SAFEGUARD_PLATFORM={raw!r} must be 1-64 lowercase letters, digits, '.', '_' or '-'."
+        )
+    return name
+
+
 def _port(raw: str) -> int:
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise ConfigurationError(f"SAFEGUARD_SMTP_PORT={raw!r} is not a port number.")
@@ -189,3 +243,35 @@ def _port(raw: str) -> int:
 
 def _csv(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class Https:
+    """How production is reached over TLS (README, "Running it for real")."""
+
+    ssl_redirect: bool
+    behind_proxy: bool
+    hsts_preload: bool
+
+
+def load_https(env: dict[str, str] | None = None) -> Https:
+    """The TLS settings; read in every mode so a typo fails early, applied in production only."""
+    env = dict(os.environ) if env is None else env
+    return Https(
+        ssl_redirect=_flag(env, "SAFEGUARD_SSL_REDIRECT", default=True),
+        behind_proxy=_flag(env, "SAFEGUARD_BEHIND_PROXY", default=False),
+        hsts_preload=_flag(env, "SAFEGUARD_HSTS_PRELOAD", default=False),
+    )
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(env: dict[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _TRUE | _FALSE:
+        raise ConfigurationError(f"{name}={env[name]!r} must be true or false.")
+    return raw in _TRUE

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from safeguard.config import env
 
@@ -22,6 +24,9 @@ SAFEGUARD_INDEX_DIR = CONFIG.var_dir / "index"
 # marked low-confidence (a dark or low-contrast copy of a known image keeps its hash).
 SAFEGUARD_PDQ_MIN_QUALITY = 50
 SAFEGUARD_MAX_MEDIA_BYTES = CONFIG.max_media_bytes
+# The host platform that service accounts belong to unless created for another; its content ids
+# are its own, and only its service accounts may describe or upload that content.
+SAFEGUARD_PLATFORM = CONFIG.platform
 # Until the rota lands, on-call is an ordered list of usernames; a P0 pages the first, and an
 # unacknowledged page pages the next one and the lead.
 SAFEGUARD_ONCALL = CONFIG.oncall
@@ -46,9 +51,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # django-csp: its system checks (the policy itself is set by the middleware below).
+    "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # Counts failed sign-ins and locks out guessers (safeguard.accounts.throttle).
+    "axes",
     "ninja",
     "django_tasks",
     "django_tasks_db",
@@ -66,7 +75,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response carries the policy: SecurityMiddleware's redirects to HTTPS and
+    # WhiteNoise's static files too. A policy a view set itself is kept.
+    "safeguard.config.csp.RoutePolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Under /api/: refuses an oversized body before it is read, and answers every error as JSON
+    # (Django's 404, 405, 400 and 500 pages included); inside the two above, so they still add
+    # their headers to its answers.
+    "safeguard.config.api_errors.ApiErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,6 +92,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a sign-in refused by the throttle into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "safeguard.config.urls"
@@ -139,6 +157,33 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 # The name authenticator apps show beside the account (docs/two-factor.md).
 OTP_TOTP_ISSUER = "Safeguard"
 
+# Sign-in throttling (django-axes; safeguard.accounts.throttle, docs/security.md). Failures are
+# counted per account and address, and per address: 10 for one account from one address, 50 for
+# all accounts from one address (an IPv6 address counts as its /64), each within 15 minutes of
+# the last. A guesser elsewhere cannot lock the on-call specialist out. Wrong second-factor and
+# enrolment codes count on the same keys. `safeguard users unlock` lifts a lockout (audited).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "safeguard.accounts.throttle.SignInThrottle"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = 10
+SAFEGUARD_SIGN_IN_ADDRESS_FAILURE_LIMIT = 50
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Refusals during a lockout neither extend it nor append to the attempt row.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A password alone is half a sign-in: the count is cleared once both factors pass.
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "safeguard.accounts.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "safeguard.accounts.throttle.lockout_response"
+# No table of every successful sign-in's address: the audit log records what matters.
+AXES_DISABLE_ACCESS_LOG = True
+# Quiet at start-up (the command line's output stays the command's own).
+AXES_VERBOSE = False
+# Never kept in axes' record of a failed attempt.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "code", "invite", "next"]
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 8 * 60 * 60
@@ -146,9 +191,72 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy on every response (django-csp, `safeguard.config.csp`): script, style,
+# images, media and fetches from this origin only, no inline script or style at all (every page's
+# script and style is a static file), no plugins, no <base>, never framed, forms post here only.
+# Injected markup can neither run script nor load anything from elsewhere: the only images are
+# our static files and the vault's signed, blurred-until-revealed media URLs. Strings may not
+# reach DOM sinks such as innerHTML (Trusted Types); the console's script builds its nodes with
+# createElement and textContent.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "media-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+        "require-trusted-types-for": ["'script'"],
+        "trusted-types": [NONE],
+    },
+}
+# The only routes whose policy differs, by URL name: the directives given replace the strict
+# ones there (None drops one). Each widening is here, with its reason, rather than in a view.
+SAFEGUARD_CSP_ROUTES: dict[str, dict[str, list[str] | None]] = {
+    # Ninja's Swagger UI (served from our static files) writes its markup through innerHTML
+    # (DOMPurify) and draws its icons as data: SVGs from its stylesheet; the page shows only the
+    # API's schema, never case material.
+    "api-v1:openapi-view": {
+        "img-src": [SELF, "data:"],
+        "require-trusted-types-for": None,
+        "trusted-types": None,
+    },
+    # The enrolment QR code is an SVG made in the process (accounts.totp.qr_data_uri), shown
+    # as a data: image; the page shows no case material.
+    "two-factor-setup": {"img-src": [SELF, "data:"]},
+}
+
+# HTTPS, in production only: development and the tests run on plain http://127.0.0.1, where
+# HSTS would pin the browser to HTTPS on every local port for a year. `safeguard check --deploy`
+# is clean with these (tests/config/test_security_headers.py).
+SAFEGUARD_HTTPS = env.load_https()
 if CONFIG.mode is env.Mode.PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = SAFEGUARD_HTTPS.ssl_redirect
+    # Load balancers probe over plain HTTP: the health check answers there instead of redirecting.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading commits the whole registrable domain, apex and every subdomain, to HTTPS in the
+    # browsers' built-in lists, for months after it is withdrawn: the host platform's decision,
+    # not Safeguard's, and one it can take only where Safeguard is served on the apex.
+    SECURE_HSTS_PRELOAD = SAFEGUARD_HTTPS.hsts_preload
+    if SAFEGUARD_HTTPS.behind_proxy:
+        # The proxy terminates TLS and says so in X-Forwarded-Proto; it must replace any such
+        # header a client sent, and be the only way to reach the web process.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Warnings for what the deployment decided, each on purpose: no preload (above), and no
+    # redirect here where SAFEGUARD_SSL_REDIRECT=false says the proxy in front redirects.
+    SILENCED_SYSTEM_CHECKS = [
+        *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+        *([] if SECURE_SSL_REDIRECT else ["security.W008"]),
+    ]
 
 # Media arrives through the API into the vault, never into MEDIA_ROOT; files over this size are
 # spooled to a temporary file instead of memory while the request is parsed.
@@ -175,5 +283,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Failed sign-ins and lockouts are warnings; every successful one need not be logged.
+        "axes": {"level": "WARNING"},
+    },
 }

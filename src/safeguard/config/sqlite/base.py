@@ -5,11 +5,16 @@ which sleeps in growing steps (up to 100 ms) and so turns a few concurrent write
 tail latencies. A process-wide lock taken at `BEGIN IMMEDIATE` and released at commit or
 rollback makes the web server's threads queue and wake in turn instead; other processes (the
 worker) still meet the busy timeout as before.
+
+The database file is created readable by its owner only (0600) before SQLite opens it, and an
+existing one is made so; SQLite gives its -wal and -shm files the database file's mode.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from django.db import OperationalError
@@ -18,8 +23,43 @@ from django.db.backends.sqlite3 import base
 _WRITE_LOCK = threading.Lock()
 
 
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _database_file(conn_params: dict[str, Any]) -> Path | None:
+    # Django always opens with uri=True; a name that is not a "file:" URI is still a path.
+    name = str(conn_params.get("database", ""))
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def _owner_only(path: Path) -> None:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        path.chmod(mode & 0o600)
+
+
+def make_private(path: Path) -> None:
+    """Create the database file 0600 if it is missing; take group and other access away from
+    it and from any journal files beside it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    _owner_only(path)
+    for suffix in _SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            _owner_only(side)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        path = _database_file(conn_params)
+        if path is not None:
+            make_private(path)
+        return super().get_new_connection(conn_params)  # type: ignore[no-untyped-call]
 
     def _start_transaction_under_autocommit(self) -> None:
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 20))
