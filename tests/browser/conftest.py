@@ -29,6 +29,7 @@ from safeguard.cases.workflow import CaseState
 from safeguard.config.demo import pattern_png
 from tests.conftest import ApiClient, escalation_body
 from tests.factories import UserFactory
+from tests.tasks import run_tasks
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The flags the machine notes list for a closed network: without the background-networking
@@ -45,7 +46,11 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# SCREENSHOTS_DIR sends the pictures elsewhere, to compare pages without touching the README's.
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOTS_DIR")
+    or Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+)
 PASSWORD = "correct-horse-battery"  # tests/factories.UserFactory's password
 TIMEOUT_MS = 10_000
 
@@ -110,9 +115,71 @@ def _carry_test_snapshots(snapshots: dict[str, str | None]) -> None:
             connections[alias]._test_serialized_contents = snapshot
 
 
+# Runs in every document before its own scripts: each Content-Security-Policy violation the
+# browser reports (script, style, images, Trusted Types) is passed to the test.
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__safeguardViolation(
+    e.effectiveDirective + " refused " + (e.blockedURI || "inline") + " at " +
+    (e.sourceFile || e.documentURI) + ":" + e.lineNumber + (e.sample ? " (" + e.sample + ")" : "")
+  );
+}, true);
+"""
+
+
+class BrowserProblems:
+    """What the browser reported on the pages of a test: every Content-Security-Policy violation
+    and every uncaught script error. A test fails if any is left unclaimed at the end."""
+
+    def __init__(self) -> None:
+        self._seen: dict[BrowserContext, list[str]] = {}
+
+    def watch(self, context: BrowserContext) -> None:
+        seen = self._seen.setdefault(context, [])
+
+        def violation(source: dict[str, Any], text: str) -> None:
+            seen.append(f"CSP on {source['frame'].url}: {text}")
+
+        context.expose_binding("__safeguardViolation", violation)
+        context.add_init_script(_REPORT_VIOLATIONS)
+        context.on("weberror", lambda error: seen.append(f"script error: {error.error}"))
+
+    def take(self, page: Page) -> list[str]:
+        """The problems reported so far in this page's context, which the test then owns."""
+        _settle(page)
+        seen = self._seen.get(page.context, [])
+        taken = list(seen)
+        seen.clear()
+        return taken
+
+    def unclaimed(self) -> list[str]:
+        for context in self._seen:
+            for page in context.pages:
+                _settle(page)
+        return [problem for seen in self._seen.values() for problem in seen]
+
+
+def _settle(page: Page) -> None:
+    # Reports arrive as messages from the browser; a round trip lets the pending ones in.
+    if not page.is_closed():
+        page.evaluate("() => new Promise((done) => setTimeout(done, 50))")
+
+
 @pytest.fixture
-def new_page(browser: Browser, live_server: Any) -> Iterator[Callable[[], Page]]:
-    """Open a page in a fresh browser context (its own cookies) on the live server."""
+def browser_problems() -> BrowserProblems:
+    return BrowserProblems()
+
+
+@pytest.fixture
+def new_page(
+    browser: Browser, live_server: Any, browser_problems: BrowserProblems
+) -> Iterator[Callable[[], Page]]:
+    """Open a page in a fresh browser context (its own cookies) on the live server.
+
+    Every page it opens is watched: the test fails if the browser refused anything under the
+    Content-Security-Policy, or a script failed, and the test did not claim it
+    (`browser_problems.take`).
+    """
     contexts: list[BrowserContext] = []
 
     def make() -> Page:
@@ -120,12 +187,15 @@ def new_page(browser: Browser, live_server: Any) -> Iterator[Callable[[], Page]]
             base_url=live_server.url, viewport={"width": 1280, "height": 900}
         )
         context.set_default_timeout(TIMEOUT_MS)
+        browser_problems.watch(context)
         contexts.append(context)
         return context.new_page()
 
     yield make
+    unclaimed = browser_problems.unclaimed()
     for context in contexts:
         context.close()
+    assert unclaimed == [], "the browser reported problems on the pages of this test"
 
 
 @dataclass(frozen=True)
@@ -232,6 +302,7 @@ def review_case(service_api: ApiClient) -> Callable[..., ReviewCase]:
                 },
             )
             assert uploaded.status_code in (200, 201), uploaded.content
+            run_tasks()  # the previews are rendered off the request path
         # Triage has ranked the case; the test chooses the queue it waits in.
         case = Case.objects.get(pk=body["case_id"])
         assert case.state == CaseState.TRIAGED, case.state

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import base64
+import secrets
 from pathlib import Path
 
 import pytest
 
-from safeguard.config.env import ConfigurationError, Mode, load
+from safeguard.config.env import ConfigurationError, Https, Mode, load, load_https
 from tests.cli import clean_env, safeguard
 
 GOOD_KEY = base64.b64encode(bytes(32)).decode()
+# Long and varied enough for Django's `check --deploy` (50 characters, 5 different ones).
+SECRET_KEY = "test-only-secret-key-" + "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def test_production_without_a_vault_key_fails_clearly(tmp_path: Path) -> None:
-    env = {"SAFEGUARD_SECRET_KEY": "x" * 50, "SAFEGUARD_VAR_DIR": str(tmp_path)}
+    env = {"SAFEGUARD_SECRET_KEY": SECRET_KEY, "SAFEGUARD_VAR_DIR": str(tmp_path)}
 
     with pytest.raises(ConfigurationError, match="SAFEGUARD_VAULT_KEY is not set"):
         load(env)
@@ -32,7 +35,7 @@ def test_production_without_a_secret_key_fails_clearly(tmp_path: Path) -> None:
 )
 def test_a_bad_vault_key_is_named(tmp_path: Path, key: str, message: str) -> None:
     env = {
-        "SAFEGUARD_SECRET_KEY": "x",
+        "SAFEGUARD_SECRET_KEY": SECRET_KEY,
         "SAFEGUARD_VAULT_KEY": key,
         "SAFEGUARD_VAR_DIR": str(tmp_path),
     }
@@ -43,7 +46,7 @@ def test_a_bad_vault_key_is_named(tmp_path: Path, key: str, message: str) -> Non
 def test_production_with_its_keys(tmp_path: Path) -> None:
     config = load(
         {
-            "SAFEGUARD_SECRET_KEY": "s" * 50,
+            "SAFEGUARD_SECRET_KEY": SECRET_KEY,
             "SAFEGUARD_VAULT_KEY": GOOD_KEY,
             "SAFEGUARD_VAR_DIR": str(tmp_path),
         }
@@ -77,7 +80,7 @@ def test_bad_settings_are_named(tmp_path: Path, name: str, value: str, message: 
 
 
 def test_the_command_line_reports_a_missing_key_and_exits_2(tmp_path: Path) -> None:
-    env = clean_env(SAFEGUARD_SECRET_KEY="s" * 50, SAFEGUARD_VAR_DIR=str(tmp_path))
+    env = clean_env(SAFEGUARD_SECRET_KEY=SECRET_KEY, SAFEGUARD_VAR_DIR=str(tmp_path))
 
     done = safeguard(env, "check")
 
@@ -89,7 +92,7 @@ def test_the_command_line_reports_a_missing_key_and_exits_2(tmp_path: Path) -> N
 @pytest.mark.parametrize("name", ["PAGING", "PLATFORM"])
 def test_a_webhook_without_its_secret_is_refused_in_production(tmp_path: Path, name: str) -> None:
     env = {
-        "SAFEGUARD_SECRET_KEY": "s" * 50,
+        "SAFEGUARD_SECRET_KEY": SECRET_KEY,
         "SAFEGUARD_VAULT_KEY": GOOD_KEY,
         "SAFEGUARD_VAR_DIR": str(tmp_path),
         f"SAFEGUARD_{name}_WEBHOOK_URL": "https://platform.example/hook",
@@ -99,3 +102,63 @@ def test_a_webhook_without_its_secret_is_refused_in_production(tmp_path: Path, n
         load(env)
     env["SAFEGUARD_ENV"] = "development"
     assert load(env).mode is Mode.DEVELOPMENT
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "x",  # one character
+        "k" * 200,  # long, one character repeated
+        "abcd" * 20,  # long, four different characters
+        secrets.token_urlsafe(50)[:49],  # random, one character short
+        "django-insecure-" + secrets.token_urlsafe(50),  # made by `startproject` for development
+    ],
+)
+def test_production_refuses_a_weak_secret_key(tmp_path: Path, key: str) -> None:
+    env = {
+        "SAFEGUARD_SECRET_KEY": key,
+        "SAFEGUARD_VAULT_KEY": GOOD_KEY,
+        "SAFEGUARD_VAR_DIR": str(tmp_path),
+    }
+
+    with pytest.raises(ConfigurationError, match="SAFEGUARD_SECRET_KEY is too weak") as refused:
+        load(env)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "secrets.token_urlsafe(50)" in message  # how to make a good one
+    assert key not in message  # the key itself never reaches a log
+    # Development and the tests accept whatever key they are given.
+    env["SAFEGUARD_ENV"] = "development"
+    assert load(env).secret_key == key
+
+
+def test_a_key_at_the_thresholds_is_accepted(tmp_path: Path) -> None:
+    key = "abcde" * 10  # exactly 50 characters, exactly 5 different ones
+    env = {"SAFEGUARD_SECRET_KEY": key, "SAFEGUARD_VAULT_KEY": GOOD_KEY}
+
+    assert load({**env, "SAFEGUARD_VAR_DIR": str(tmp_path)}).secret_key == key
+
+
+def test_the_command_line_refuses_a_weak_key_before_anything_runs(tmp_path: Path) -> None:
+    env = clean_env(
+        SAFEGUARD_SECRET_KEY="x", SAFEGUARD_VAULT_KEY=GOOD_KEY, SAFEGUARD_VAR_DIR=str(tmp_path)
+    )
+
+    done = safeguard(env, "check", "--deploy")
+
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("safeguard: configuration error: SAFEGUARD_SECRET_KEY is too")
+    assert not (tmp_path / "safeguard.sqlite3").exists()
+
+
+@pytest.mark.parametrize("name", ["SAFEGUARD_SSL_REDIRECT", "SAFEGUARD_BEHIND_PROXY"])
+def test_https_switches_are_true_or_false(name: str) -> None:
+    assert getattr(load_https({name: "off"}), name.removeprefix("SAFEGUARD_").lower()) is False
+    assert getattr(load_https({name: "Yes"}), name.removeprefix("SAFEGUARD_").lower()) is True
+    with pytest.raises(ConfigurationError, match=f"{name}='maybe' must be true or false"):
+        load_https({name: "maybe"})
+
+
+def test_https_defaults_redirect_without_trusting_a_proxy_or_preloading() -> None:
+    assert load_https({}) == Https(ssl_redirect=True, behind_proxy=False, hsts_preload=False)

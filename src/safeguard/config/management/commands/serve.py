@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 
@@ -18,4 +19,20 @@ class Command(BaseCommand):
 
         from safeguard.config.wsgi import application
 
-        serve(application, host=options["host"], port=options["port"], threads=options["threads"])
+        # Behind a TLS-terminating proxy, waitress must pass on the scheme and the client's
+        # address the proxy reports; otherwise every request looks like plain HTTP and the
+        # HTTPS redirect loops. The web port must then be reachable only through the proxy.
+        proxy: dict[str, Any] = {}
+        if settings.SAFEGUARD_HTTPS.behind_proxy:
+            proxy = {
+                "trusted_proxy": "*",
+                "trusted_proxy_headers": "x-forwarded-proto x-forwarded-for",
+                "clear_untrusted_proxy_headers": True,
+            }
+        serve(
+            application,
+            host=options["host"],
+            port=options["port"],
+            threads=options["threads"],
+            **proxy,
+        )
