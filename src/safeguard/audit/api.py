@@ -1,15 +1,16 @@
 """Audit endpoints: read events, verify the chain."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from pydantic import BaseModel, Field
 
 from safeguard.accounts.auth import requires
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.selectors import audit_chain_verify, audit_events_for
+from safeguard.config.fields import IDENTIFIER, MAX_DB_ID, QueryIn
 
 router = Router(tags=["audit"])
 
@@ -26,10 +27,10 @@ class AuditEventOut(BaseModel):
     hash: str
 
 
-class AuditFilter(Schema):
-    target_type: str | None = None
-    target_id: str | None = None
-    after_seq: int = Field(default=0, ge=0)
+class AuditFilter(QueryIn):
+    target_type: Annotated[str, Field(max_length=64), IDENTIFIER] | None = None
+    target_id: Annotated[str, Field(max_length=64), IDENTIFIER] | None = None
+    after_seq: int = Field(default=0, ge=0, le=MAX_DB_ID)
     limit: int = Field(default=100, ge=1, le=1000)
 
 

@@ -3,7 +3,7 @@
 import uuid
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from pydantic import Field
 
 from safeguard.accounts.auth import requires
@@ -11,11 +11,12 @@ from safeguard.accounts.permissions import Permission
 from safeguard.cases.schemas import CaseOut, case_out
 from safeguard.cases.selectors import case_get_for, case_list_for
 from safeguard.cases.workflow import CaseState
+from safeguard.config.fields import QueryIn
 
 router = Router(tags=["cases"])
 
 
-class CaseFilter(Schema):
+class CaseFilter(QueryIn):
     state: CaseState | None = None
     limit: int = Field(default=50, ge=1, le=200)
 

@@ -2,9 +2,10 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Path, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
@@ -13,6 +14,7 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission, Role
 from safeguard.audit.events import AuditSource
 from safeguard.cases.queues import (
+    MAX_LEASE,
     ClaimError,
     case_claim_release,
     case_claim_renew,
@@ -25,34 +27,43 @@ from safeguard.cases.queues import (
 from safeguard.cases.schemas import CaseOut, case_out
 from safeguard.cases.selectors import case_get_for, queue_summaries_for
 from safeguard.cases.workflow import Priority
+from safeguard.config.fields import IDENTIFIER, STORABLE, ApiIn, Choice
 from safeguard.triage.services import case_priority_override
 
 router = Router(tags=["queues"])
 
 
-class ClaimIn(Schema):
-    lease_seconds: int | None = Field(default=None, description="default 600")
+# A queue's name as the triage policy writes it (lower-case letters, digits, '-' and '_').
+QueueName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+Username = Annotated[str, Field(min_length=1, max_length=150), IDENTIFIER]
+Reason = Annotated[str, Field(min_length=1, max_length=10_000), STORABLE]
 
 
-class ReleaseIn(Schema):
-    reason: str = ""
+class ClaimIn(ApiIn):
+    lease_seconds: Annotated[int, Field(ge=1, le=int(MAX_LEASE.total_seconds()))] | None = Field(
+        default=None, description="default 600"
+    )
 
 
-class ReassignIn(Schema):
-    to_user: str | None = None
-    to_queue: str | None = None
-    reason: str = Field(min_length=1)
+class ReleaseIn(ApiIn):
+    reason: Annotated[str, Field(max_length=10_000), STORABLE] = ""
 
 
-class PriorityIn(Schema):
-    priority: Priority
-    reason: str = Field(min_length=1)
+class ReassignIn(ApiIn):
+    to_user: Username | None = None
+    to_queue: QueueName | None = None
+    reason: Reason
 
 
-class QueueIn(Schema):
-    roles: list[Role]
-    description: str = ""
-    lead: str | None = None
+class PriorityIn(ApiIn):
+    priority: Choice[Priority]
+    reason: Reason
+
+
+class QueueIn(ApiIn):
+    roles: Annotated[list[Choice[Role]], Field(max_length=len(Role))]
+    description: Annotated[str, Field(max_length=300), STORABLE] = ""
+    lead: Username | None = None
 
 
 class QueueSummary(Schema):
@@ -81,7 +92,7 @@ def queue_list(request: HttpRequest) -> list[QueueSummary]:
     auth=requires(Permission.CASES_QUEUE_MANAGE),
     summary="Create or update a queue and who may work it",
 )
-def queue_put(request: HttpRequest, name: str, payload: QueueIn) -> QueueSummary:
+def queue_put(request: HttpRequest, name: Path[QueueName], payload: QueueIn) -> QueueSummary:
     lead = None
     if payload.lead:
         lead = User.objects.filter(username=payload.lead, is_active=True).first()
@@ -106,7 +117,7 @@ def queue_put(request: HttpRequest, name: str, payload: QueueIn) -> QueueSummary
     summary="Claim the most urgent case in the queue (204 when the queue is empty)",
 )
 def queue_next(
-    request: HttpRequest, name: str, payload: ClaimIn | None = None
+    request: HttpRequest, name: Path[QueueName], payload: ClaimIn | None = None
 ) -> Status[CaseOut | None]:
     user = request.auth  # type: ignore[attr-defined]
     queue = queue_get_for(user=user, name=name)

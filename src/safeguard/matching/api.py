@@ -1,18 +1,20 @@
 """Matching endpoints: match hashes or media against the banks; manage banks (admins)."""
 
-import json
-from typing import Literal
+from typing import Annotated, Final, Literal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
-from ninja.errors import HttpError
+from ninja import Path, Query, Router
+from ninja.errors import HttpError, ValidationError
 from ninja.responses import Status
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import ValidationError as PydanticValidationError
 
 from safeguard.accounts.auth import requires
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditSource
+from safeguard.config.fields import IDENTIFIER, STORABLE, ApiIn, Choice, DbId, QueryIn
+from safeguard.config.json_body import BodyRefused, check_media_type, decode_json
 from safeguard.matching.formats import BankFormat
 from safeguard.matching.models import Bank, BankEntry
 from safeguard.matching.scanning import hash_media
@@ -37,15 +39,34 @@ from safeguard.matching.signal_types import (
 router = Router(tags=["matching"])
 
 
-class HashIn(Schema):
-    signal_type: Literal["pdq", "md5", "sha256", "video"]
-    hash: str
-    quality: int | None = Field(default=None, ge=0, le=100)
+# A bank's name as bank_create accepts it; in a path or a body, anything else is refused early.
+BankName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+SignalName = Literal["pdq", "md5", "sha256", "video"]
+# A PDQ, MD5 or SHA-256 hash is at most 64 hexadecimal characters (with room for whitespace);
+# a video hash lists its frames, each about 75 characters, so an hour at a frame a second fits.
+_MAX_HASH: Final = 128
+_MAX_VIDEO_HASH: Final = 400_000
 
 
-class MatchIn(Schema):
-    hashes: list[HashIn] = Field(min_length=1, max_length=1000)
-    banks: list[str] | None = None
+class HashIn(ApiIn):
+    signal_type: SignalName
+    hash: Annotated[str, Field(min_length=1, max_length=_MAX_VIDEO_HASH), IDENTIFIER]
+    quality: Annotated[int, Field(ge=0, le=100)] | None = None
+
+    @field_validator("hash")
+    @classmethod
+    def _hash_form(cls, value: str, info: ValidationInfo) -> str:
+        if not value.isascii():
+            raise ValueError("must be ASCII (hexadecimal digits, or a video hash's text)")
+        signal_type = info.data.get("signal_type")
+        if signal_type not in (None, "video") and len(value) > _MAX_HASH:
+            raise ValueError(f"a {signal_type} hash is at most {_MAX_HASH} characters")
+        return value
+
+
+class MatchIn(ApiIn):
+    hashes: Annotated[list[HashIn], Field(min_length=1, max_length=1000)]
+    banks: Annotated[list[BankName], Field(max_length=100)] | None = None
 
 
 class HitOut(BaseModel):
@@ -127,24 +148,27 @@ def match(request: HttpRequest) -> dict[str, list[HitOut]]:
         # The bytes are hashed in memory and dropped: a lookup never stores media.
         queries = hash_media(upload.read(), kind)
         return _answer(request, queries, None)
+    # The same reader and the same answers as every other JSON body of the API.
     try:
-        body = MatchIn.model_validate(json.loads(request.body or b"null"))
-    except json.JSONDecodeError as exc:
-        raise HttpError(400, f"malformed JSON: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
-        raise BankError(f"invalid request: {problems}") from None
+        check_media_type(request.content_type, (request.content_params or {}).get("charset"))
+        data = decode_json(request.body) if request.body else None
+    except BodyRefused as exc:
+        raise HttpError(exc.status, exc.message) from None
+    try:
+        body = MatchIn.model_validate(data)
+    except PydanticValidationError as exc:
+        raise ValidationError([dict(e) for e in exc.errors(include_url=False)]) from None
     return _answer(request, _validated(body.hashes), body.banks)
 
 
-class BankIn(Schema):
-    name: str
-    description: str = ""
+class BankIn(ApiIn):
+    name: BankName
+    description: Annotated[str, Field(max_length=300), STORABLE] = ""
     verified: bool = False
     allow_list: bool = False
-    thresholds: dict[str, int] = {}
+    thresholds: Annotated[
+        dict[SignalName, Annotated[int, Field(ge=0, le=256)]], Field(max_length=4)
+    ] = {}
 
 
 class BankOut(BaseModel):
@@ -190,11 +214,11 @@ def bank_post(request: HttpRequest, payload: BankIn) -> Status[BankOut]:
     return Status(201, _bank_out(bank_get_for(user=request.auth, name=payload.name)))  # type: ignore[attr-defined]
 
 
-class ImportIn(Schema):
-    format: BankFormat
-    content: str = Field(min_length=1, max_length=50_000_000)
-    signal_type: Literal["pdq", "md5", "sha256", "video"] | None = None
-    provenance: str = Field(default="", max_length=500)
+class ImportIn(ApiIn):
+    format: Choice[BankFormat]
+    content: Annotated[str, Field(min_length=1, max_length=50_000_000), STORABLE]
+    signal_type: SignalName | None = None
+    provenance: Annotated[str, Field(max_length=500), STORABLE] = ""
 
 
 class ImportOut(BaseModel):
@@ -205,7 +229,7 @@ class ImportOut(BaseModel):
 @router.post(
     "/banks/{name}/import", response=ImportOut, auth=requires(Permission.MATCHING_BANK_MANAGE)
 )
-def bank_import_post(request: HttpRequest, name: str, payload: ImportIn) -> ImportOut:
+def bank_import_post(request: HttpRequest, name: Path[BankName], payload: ImportIn) -> ImportOut:
     bank = bank_get_for(user=request.auth, name=name)  # type: ignore[attr-defined]
     result = bank_import(
         bank=bank,
@@ -219,12 +243,14 @@ def bank_import_post(request: HttpRequest, name: str, payload: ImportIn) -> Impo
     return ImportOut(added=result.added, already_present=result.already_present)
 
 
-class ExportQuery(Schema):
+class ExportQuery(QueryIn):
     format: BankFormat = BankFormat.CSV
 
 
 @router.get("/banks/{name}/export", auth=requires(Permission.MATCHING_BANK_MANAGE))
-def bank_export_get(request: HttpRequest, name: str, query: Query[ExportQuery]) -> HttpResponse:
+def bank_export_get(
+    request: HttpRequest, name: Path[BankName], query: Query[ExportQuery]
+) -> HttpResponse:
     bank = bank_get_for(user=request.auth, name=name)  # type: ignore[attr-defined]
     kind = "text/csv" if query.format is BankFormat.CSV else "text/plain"
     return HttpResponse(
@@ -232,15 +258,15 @@ def bank_export_get(request: HttpRequest, name: str, query: Query[ExportQuery]) 
     )
 
 
-class EnabledIn(Schema):
+class EnabledIn(ApiIn):
     enabled: bool
-    reason: str = ""
+    reason: Annotated[str, Field(max_length=10_000), STORABLE] = ""
 
 
 @router.post(
     "/banks/{name}/enabled", response=BankOut, auth=requires(Permission.MATCHING_BANK_MANAGE)
 )
-def bank_enabled(request: HttpRequest, name: str, payload: EnabledIn) -> BankOut:
+def bank_enabled(request: HttpRequest, name: Path[BankName], payload: EnabledIn) -> BankOut:
     bank = bank_get_for(user=request.auth, name=name)  # type: ignore[attr-defined]
     bank_set_enabled(bank=bank, enabled=payload.enabled, actor=request.auth, source=AuditSource.API)  # type: ignore[attr-defined]
     return _bank_out(bank_get_for(user=request.auth, name=name))  # type: ignore[attr-defined]
@@ -251,7 +277,9 @@ def bank_enabled(request: HttpRequest, name: str, payload: EnabledIn) -> BankOut
     response=BankOut,
     auth=requires(Permission.MATCHING_BANK_MANAGE),
 )
-def entry_enabled(request: HttpRequest, name: str, entry_id: int, payload: EnabledIn) -> BankOut:
+def entry_enabled(
+    request: HttpRequest, name: Path[BankName], entry_id: Path[DbId], payload: EnabledIn
+) -> BankOut:
     bank = bank_get_for(user=request.auth, name=name)  # type: ignore[attr-defined]
     entry = BankEntry.objects.filter(bank=bank, pk=entry_id).first()
     if entry is None:

@@ -7,16 +7,15 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Final, TypedDict
 
-import yaml
-
 from safeguard.signals.normalize import normalize, word_key, word_pattern
+from safeguard.signals.safe_yaml import YamlRefused, load_untrusted_yaml
 
 __all__ = [
     "Family",
@@ -40,6 +39,8 @@ _NAME: Final = re.compile(r"[a-z][a-z0-9_]*")
 _FAMILY_KEYS: Final = frozenset({"name", "description", "threshold", "groups", "requires_all"})
 _FAMILY_REQUIRED: Final = ("name", "description", "threshold", "groups")
 _GROUP_KEYS: Final = frozenset({"name", "weight", "phrases"})
+# A family file is a few kilobytes of phrases; a larger one is a mistake or an attack.
+MAX_FAMILY_BYTES: Final = 256 * 1024
 # "..." in a phrase stands for up to this many arbitrary words.
 GAP_WORDS: Final = 3
 
@@ -339,34 +340,13 @@ def parse_family(
     )
 
 
-def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[str, int]]:
-    """Yield (key, line) for each repeated mapping key; PyYAML would silently keep the last."""
-    if isinstance(node, yaml.MappingNode):
-        keys: set[str] = set()
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in keys:
-                    yield key_node.value, key_node.start_mark.line + 1
-                keys.add(key_node.value)
-            yield from _duplicate_keys(value_node)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _duplicate_keys(item)
-
-
 def _load_bytes(raw: bytes, *, source: str, stem: str) -> Family:
     try:
-        text = raw.decode("utf-8")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = load_untrusted_yaml(raw.decode("utf-8"), max_bytes=MAX_FAMILY_BYTES)
     except UnicodeDecodeError as exc:
         raise FamilyFileError(source, "<file>", f"is not UTF-8 text ({exc.reason})") from exc
-    except yaml.YAMLError as exc:
-        raise FamilyFileError(source, "<yaml>", f"is not valid YAML: {exc}") from exc
-    duplicate = None if root is None else next(_duplicate_keys(root), None)
-    if duplicate is not None:
-        key, line = duplicate
-        raise FamilyFileError(source, f"line {line}", f"duplicate key {key!r}")
+    except YamlRefused as exc:
+        raise FamilyFileError(source, exc.field, exc.detail) from exc
     return parse_family(
         data, source=source, expected_name=stem, digest=hashlib.sha256(raw).hexdigest()
     )

@@ -1,25 +1,31 @@
 """Triage endpoints: read and replace the active policy, explain an escalation without saving it."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 from pydantic import BaseModel, Field
 
 from safeguard.accounts.auth import requires
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditSource
+from safeguard.config.fields import STORABLE, ApiIn
 from safeguard.intake.schemas import EscalationIn
 from safeguard.triage.context import build_context
 from safeguard.triage.models import TriagePolicy
+from safeguard.triage.policy import MAX_POLICY_BYTES
 from safeguard.triage.services import default_policy_source, policy_activate, policy_active
 
 router = Router(tags=["triage"])
 
 
-class PolicyIn(Schema):
-    source: str = Field(min_length=1, description="the policy YAML document")
+class PolicyIn(ApiIn):
+    # Bounded here so an oversized document is refused before the YAML reader sees it; the
+    # reader bounds it again in bytes for callers other than the API.
+    source: Annotated[str, Field(min_length=1, max_length=MAX_POLICY_BYTES), STORABLE] = Field(
+        description="the policy YAML document"
+    )
 
 
 class PolicyOut(BaseModel):

@@ -16,10 +16,11 @@ from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
 import cel
-import yaml
 
 from safeguard.cases.workflow import Priority
 from safeguard.signals.indicators import default_families
+from safeguard.signals.invisible import describe, first_invisible
+from safeguard.signals.safe_yaml import YamlRefused, load_untrusted_yaml
 from safeguard.triage.context import CelValue, TriageContext, sample_contexts
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "DEFAULT_SLA",
     "DEFAULT_WARN_AT",
     "GLOBAL_FUNCTIONS",
+    "MAX_POLICY_BYTES",
     "METHOD_FUNCTIONS",
     "TYPE_NAMES",
     "Policy",
@@ -70,6 +72,8 @@ _TAG: Final = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")
 _DURATION: Final = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _MAX_WHEN: Final = 4000
 _MAX_EXPLAIN: Final = 200
+# An uploaded policy is read whole before it is checked; the shipped one is under 6 KiB.
+MAX_POLICY_BYTES: Final = 256 * 1024
 _PRIORITIES: Final = ", ".join(p.value for p in Priority)
 
 
@@ -553,31 +557,11 @@ class Policy:
 # --- Loading -----------------------------------------------------------------------------------
 
 
-def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[str, int]]:
-    """Yield (key, line) for each repeated mapping key, which safe_load would silently merge."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in seen:
-                    yield key_node.value, key_node.start_mark.line + 1
-                seen.add(key_node.value)
-            yield from _duplicate_keys(value_node)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _duplicate_keys(item)
-
-
 def _load_yaml(text: str) -> Any:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise _problem("<yaml>", f"is not valid YAML: {exc}") from exc
-    if root is not None:
-        for key, line in _duplicate_keys(root):
-            raise _problem(f"line {line}", f"duplicate key {key!r}")
-    return data
+        return load_untrusted_yaml(text, max_bytes=MAX_POLICY_BYTES)
+    except YamlRefused as exc:
+        raise _problem(exc.field, exc.detail) from None
 
 
 def _check_keys(
@@ -771,6 +755,10 @@ def compile_policy(yaml_text: str, *, families: Sequence[str] | None = None) -> 
     version = data["version"]
     if not isinstance(version, str) or not version.strip() or len(version) > 100:
         raise _problem("version", f"must be a non-empty string (quote numbers), got {version!r}")
+    hidden = first_invisible(version)
+    if hidden is not None:
+        # The version names the policy in the audit log and the console; it must read as stored.
+        raise _problem("version", f"contains {describe(hidden[1])}, which a version may not")
     sla = _parse_sla(data.get("sla"))
     warn_at = _parse_warn_at(data.get("warn_at", DEFAULT_WARN_AT))
     default_priority, default_queue, default_explain = _parse_default(data.get("default"))
