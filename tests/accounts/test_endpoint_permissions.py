@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -49,6 +50,9 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/cases/{case_id}/escalate"): frozenset({R.SPECIALIST, R.LEAD}),
     ("POST", "/actions/{action_id}/confirm"): frozenset({R.SERVICE}),
     ("POST", "/actions/{action_id}/reverse"): frozenset({R.LEAD}),
+    ("GET", "/grants"): frozenset({R.LEAD, R.AUDITOR}),
+    ("POST", "/grants"): frozenset({R.LEAD}),
+    ("POST", "/grants/{grant_id}/revoke"): frozenset({R.LEAD}),
 }
 
 
@@ -109,3 +113,286 @@ def test_endpoint_by_role(api_for: Any, method: str, path: str, role: Role | Non
         assert response.status_code not in (401, 403), response.content
     else:
         assert response.status_code == 403, response.content
+
+
+# --- Real cases in queues the caller may and may not work ----------------------------------
+#
+# The table above says which roles reach an operation at all; this part says which cases they
+# reach through it. A case in a queue a role may not work is indistinguishable from a missing
+# one (404, the same message) for every operation that reads or acts on a case, in the API and
+# in the console, and trying changes nothing.
+
+QUEUES = ("general", "le-requests")
+
+# Written by hand from the default queues (cases/migrations/0004_default_queues.py): general is
+# specialist + lead, le-requests legal + lead; auditors see nothing without a read grant.
+SEES: dict[Role, frozenset[str]] = {
+    R.SPECIALIST: frozenset({"general"}),
+    R.LEAD: frozenset({"general", "le-requests"}),
+    R.LEGAL: frozenset({"le-requests"}),
+    R.AUDITOR: frozenset(),
+    R.ADMIN: frozenset(),
+    R.SERVICE: frozenset(),
+    R.LE_PARTNER: frozenset(),
+}
+# Who may see protected media at all (evidence:media:view).
+MEDIA = frozenset({R.SPECIALIST, R.LEAD})
+CONSOLE = (R.SPECIALIST, R.LEAD, R.LEGAL, R.AUDITOR, R.ADMIN)
+
+# (what, method, URL, body, the table's key, the answer when the case is visible). The bodies
+# are valid, so a refusal can only come from the access check or from the case's own state.
+API_OPERATIONS: list[tuple[str, str, str, Any, tuple[str, str], int]] = [
+    ("read case", "GET", "/api/v1/cases/{case}", None, ("GET", "/cases/{case_id}"), 200),
+    (
+        "read escalation",
+        "GET",
+        "/api/v1/escalations/{escalation}",
+        None,
+        ("GET", "/escalations/{escalation_id}"),
+        200,
+    ),
+    (
+        "renew claim",
+        "POST",
+        "/api/v1/cases/{case}/claim/renew",
+        {},
+        ("POST", "/cases/{case_id}/claim/renew"),
+        409,
+    ),
+    (
+        "release claim",
+        "POST",
+        "/api/v1/cases/{case}/claim/release",
+        {},
+        ("POST", "/cases/{case_id}/claim/release"),
+        409,
+    ),
+    (
+        "decide",
+        "POST",
+        "/api/v1/cases/{case}/decision",
+        {"labels": ["grooming"], "reason": "x"},
+        ("POST", "/cases/{case_id}/decision"),
+        422,
+    ),
+    (
+        "escalate",
+        "POST",
+        "/api/v1/cases/{case}/escalate",
+        {"note": "x"},
+        ("POST", "/cases/{case_id}/escalate"),
+        422,
+    ),
+    (
+        "reassign",
+        "POST",
+        "/api/v1/cases/{case}/reassign",
+        {"to_queue": "no-such-queue", "reason": "x"},
+        ("POST", "/cases/{case_id}/reassign"),
+        422,
+    ),
+    (
+        "reprioritise",
+        "POST",
+        "/api/v1/cases/{case}/priority",
+        {"priority": "P3", "reason": "x"},
+        ("POST", "/cases/{case_id}/priority"),
+        200,
+    ),
+    (
+        "reverse action",
+        "POST",
+        "/api/v1/actions/{action}/reverse",
+        {"reason": "x"},
+        ("POST", "/actions/{action_id}/reverse"),
+        422,  # visible, but only a confirmed action can be reversed
+    ),
+]
+
+CONSOLE_OPERATIONS: list[tuple[str, str, str, Any, bool, int]] = [
+    # (what, method, URL, form, needs media permission, the answer when visible)
+    ("case page", "GET", "/console/cases/{case}/", None, False, 200),
+    ("media preview", "GET", "{media}", None, True, 200),
+    ("reveal", "POST", "/console/cases/{case}/reveal/{content}", {}, True, 302),
+    (
+        "decide",
+        "POST",
+        "/console/cases/{case}/decide",
+        {"labels": "grooming", "reason": "x"},
+        False,
+        302,
+    ),
+    ("escalate", "POST", "/console/cases/{case}/escalate", {"note": "x"}, False, 302),
+    ("note", "POST", "/console/cases/{case}/notes", {"text": "a note"}, False, 302),
+    (
+        "reverse",
+        "POST",
+        "/console/cases/{case}/actions/{action}/reverse",
+        {"reason": "x"},
+        False,
+        302,
+    ),
+]
+
+
+@pytest.fixture
+def world(service_api: Any, settings: Any) -> dict[str, dict[str, str]]:
+    """One case in each queue, each with an uploaded image and an action awaiting confirmation."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from safeguard.actions.models import Action
+    from safeguard.cases.models import Case
+    from safeguard.config.demo import pattern_png
+    from tests.conftest import escalation_body
+    from tests.factories import UserFactory
+    from tests.tasks import run_tasks
+
+    requester = UserFactory(role=R.LEAD.value)
+    found = {}
+    for n, queue in enumerate(QUEUES):
+        created = service_api.post(
+            "/api/v1/escalations",
+            escalation_body(
+                external_id=f"world-{n}",
+                category="other",
+                summary="A report.",
+                subjects=[{"platform_id": f"user:world{n}", "role": "suspect"}],
+                content=[{"platform_id": f"img:world{n}", "kind": "image"}],
+            ),
+        )
+        assert created.status_code == 201, created.content
+        body = created.json()
+        content_id = body["content"][0]["id"]
+        uploaded = service_api.upload(
+            f"/api/v1/content/{content_id}/media",
+            {"file": SimpleUploadedFile("x.png", pattern_png("circles", 3 + n))},
+        )
+        assert uploaded.status_code in (200, 201), uploaded.content
+        Case.objects.filter(pk=body["case_id"]).update(queue=queue)
+        action = Action.objects.create(
+            case_id=body["case_id"],
+            kind="ban_account",
+            target_type="account",
+            target_id=f"user:world{n}",
+            platform=settings.SAFEGUARD_PLATFORM,
+            status="sent",
+            requested_by=requester,
+            created_at=timezone.now(),
+        )
+        found[queue] = {
+            "case": body["case_id"],
+            "escalation": body["id"],
+            "content": content_id,
+            "action": str(action.pk),
+        }
+    run_tasks()  # the previews are rendered off the request path
+    return found
+
+
+def _state_of(case_id: str) -> tuple[Any, ...]:
+    """Everything an operation on the case could change, to prove a refusal changed nothing."""
+    from safeguard.audit.models import AuditEvent
+    from safeguard.cases.models import Case, CaseNote, Decision
+
+    case = Case.objects.get(pk=case_id)
+    return (
+        case.state,
+        case.priority,
+        case.queue,
+        case.holder_id,
+        case.lease_until,
+        case.updated_at,
+        CaseNote.objects.filter(case=case).count(),
+        Decision.objects.filter(case=case).count(),
+        case.actions.count(),
+        AuditEvent.objects.filter(target_id__in=[case_id]).count(),
+    )
+
+
+def _not_found_detail(response: Any, ids: dict[str, str]) -> str:
+    detail = str(response.json()["detail"])
+    for value in ids.values():
+        detail = detail.replace(value, "<id>")
+    return detail
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_case_operation_by_role_on_cases_in_queues_it_may_and_may_not_work(
+    api_for: Any, world: dict[str, dict[str, str]], role: Role
+) -> None:
+    client = api_for(role)
+    before = {q: _state_of(world[q]["case"]) for q in QUEUES if q not in SEES[role]}
+    missing = {k: "00000000-0000-0000-0000-00000000abcd" for k in world["general"]}
+
+    got: dict[tuple[str, str], int] = {}
+    wanted: dict[tuple[str, str], int] = {}
+    for queue in QUEUES:
+        ids = world[queue]
+        for what, method, url, body, key, visible_status in API_OPERATIONS:
+            response = Client().generic(
+                method,
+                url.format(**ids),
+                data=json.dumps(body) if body is not None else "",
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {client.token}"},
+            )
+            got[(what, queue)] = response.status_code
+            if role not in EXPECTED[key]:
+                wanted[(what, queue)] = 403
+            elif queue in SEES[role]:
+                wanted[(what, queue)] = visible_status
+            else:
+                wanted[(what, queue)] = 404
+                # The same answer as for a case that does not exist.
+                absent = Client().generic(
+                    method,
+                    url.format(**missing),
+                    data=json.dumps(body) if body is not None else "",
+                    content_type="application/json",
+                    headers={"Authorization": f"Bearer {client.token}"},
+                )
+                assert absent.status_code == 404
+                assert _not_found_detail(response, ids) == _not_found_detail(absent, missing)
+    listed = Client().get("/api/v1/cases", headers={"Authorization": f"Bearer {client.token}"})
+
+    assert got == wanted
+    if role in EXPECTED[("GET", "/cases")]:
+        shown = {c["id"] for c in listed.json()}
+        assert {q for q in QUEUES if world[q]["case"] in shown} == SEES[role]
+    else:
+        assert listed.status_code == 403
+    assert {q: _state_of(world[q]["case"]) for q in before} == before
+
+
+@pytest.mark.parametrize("role", CONSOLE)
+def test_every_console_page_and_media_url_by_role_on_cases_in_queues_it_may_and_may_not_work(
+    world: dict[str, dict[str, str]], role: Role
+) -> None:
+    from safeguard.review.media import media_token
+    from tests.conftest import sign_in_verified
+    from tests.factories import UserFactory
+
+    user = UserFactory(role=role.value)
+    console = Client()
+    sign_in_verified(console, user)
+    before = {q: _state_of(world[q]["case"]) for q in QUEUES if q not in SEES[role]}
+
+    got: dict[tuple[str, str], int] = {}
+    wanted: dict[tuple[str, str], int] = {}
+    for queue in QUEUES:
+        ids = dict(world[queue])
+        # A URL signed for this very person: only the case's visibility can refuse it.
+        token = media_token(user=user, content_id=ids["content"], variant="preview")
+        ids["media"] = f"/console/media/{ids['case']}/{ids['content']}/preview?t={token}"
+        for what, method, url, form, needs_media, visible_status in CONSOLE_OPERATIONS:
+            target = url.format(**ids)
+            response = console.get(target) if method == "GET" else console.post(target, form)
+            visible = queue in SEES[role] and (role in MEDIA or not needs_media)
+            got[(what, queue)] = response.status_code
+            wanted[(what, queue)] = visible_status if visible else 404
+    home = console.get("/").content.decode()
+
+    assert got == wanted
+    assert {q for q in QUEUES if world[q]["case"] in home} == SEES[role]
+    assert {q: _state_of(world[q]["case"]) for q in before} == before

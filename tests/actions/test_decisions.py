@@ -226,7 +226,7 @@ def test_the_demo_platform_checks_signatures_and_confirms(
             {"labels": ["grooming"], "reason": "grooming", "actions": ["ban_account"]},
         )
         run_worker()
-        forged = deliver(sim.url, {"kind": "ban_account"}, b"not-the-secret")
+        forged = deliver(sim.url, {"kind": "ban_account"}, b"not-the-secret", delivery_id="x-1")
     finally:
         sim.stop()
 

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from safeguard.accounts.permissions import Role
 from safeguard.accounts.totp import totp_now
-from safeguard.audit.events import AuditEventType
+from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.models import AuditEvent
+from safeguard.cases.grants import read_grant_create
 from safeguard.cases.models import Case, Decision
 from safeguard.cases.workflow import CaseState
 from safeguard.evidence.models import ContentItem
 from tests.browser.conftest import PASSWORD, ReviewCase, Staff, save_screenshot
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -281,10 +285,21 @@ def test_a_case_page_and_a_media_url_are_not_found_without_permission(
     assert other is not None
     assert other.status == 404  # the URL is signed for the first specialist only
 
-    auditor, _ = signed_in(Role.AUDITOR)
+    auditor, auditor_staff = signed_in(Role.AUDITOR)
     auditor_media = auditor.goto(media_url)
     assert auditor_media is not None
     assert auditor_media.status == 404  # may read cases, not see media
+    ungranted = auditor.goto(f"/console/cases/{review.case_id}/")
+    assert ungranted is not None
+    assert ungranted.status == 404  # an auditor reads only under a lead's grant
+    read_grant_create(
+        grantee=auditor_staff.user,
+        actor=UserFactory(role=Role.LEAD.value),
+        reason="Quarterly review of grooming decisions (invented).",
+        expires_at=timezone.now() + timedelta(hours=1),
+        source=AuditSource.CLI,
+        case=Case.objects.get(pk=review.case_id),
+    )
     auditor_case = auditor.goto(f"/console/cases/{review.case_id}/")
     assert auditor_case is not None
     assert auditor_case.status == 200

@@ -59,8 +59,9 @@ def test_the_case_list_query_count_does_not_grow_with_cases(
         _file(service_api, n, f"user:{n}")
         _file(service_api, 100 + n, f"user:{n}")
 
-    # token lookup, token last-used update, cases, suspects, links, subjects, content, matches
-    with django_assert_num_queries(8):
+    # token lookup, token last-used update, the caller's queues (who sees which case), cases,
+    # suspects, links, subjects, content, matches, content claims
+    with django_assert_num_queries(10):
         response = specialist_api.get("/api/v1/cases", limit=50)
 
     assert response.status_code == 200

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
 from safeguard.accounts.permissions import Role
-from safeguard.audit.events import AuditEventType
+from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.models import AuditEvent
-from safeguard.cases.models import Case
+from safeguard.cases.grants import read_grant_create
+from safeguard.cases.models import Case, Queue
 from safeguard.evidence.models import ContentItem
 from tests.conftest import ApiClient, escalation_body, sign_in_verified
 from tests.factories import UserFactory
@@ -78,9 +81,25 @@ def test_media_urls_are_personal_and_need_the_permission(case_with_image: dict[s
 
     assert console(Role.SPECIALIST).get(url).status_code == 404  # signed for someone else
     assert console(Role.AUDITOR).get(url).status_code == 404  # may read cases, not media
-    auditor_page = console(Role.AUDITOR).get(f"/console/cases/{case_with_image['case_id']}/")
+    # An auditor reads a case only under a lead's grant, and even then sees no media.
+    auditor = UserFactory(role=Role.AUDITOR.value)
+    auditor_console = Client()
+    sign_in_verified(auditor_console, auditor)
+    case_url = f"/console/cases/{case_with_image['case_id']}/"
+    assert auditor_console.get(case_url).status_code == 404
+    read_grant_create(
+        grantee=auditor,
+        actor=UserFactory(role=Role.LEAD.value),
+        reason="quarterly audit of the general queue",
+        expires_at=timezone.now() + timedelta(days=1),
+        queue=Queue.objects.get(name="general"),
+        source=AuditSource.CLI,
+    )
+    auditor_page = auditor_console.get(case_url)
     assert auditor_page.status_code == 200
     assert "<img" not in auditor_page.content.decode()
+    read = AuditEvent.objects.get(event_type=AuditEventType.CASE_READ_UNDER_GRANT)
+    assert (read.actor, read.source, read.data["read"]) == (auditor, "console", "case_page")
     assert (
         console(Role.ADMIN).get(f"/console/cases/{case_with_image['case_id']}/").status_code == 404
     )

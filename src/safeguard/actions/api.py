@@ -1,41 +1,50 @@
 """Decision and action endpoints: decide, escalate to a lead, confirm and reverse actions."""
 
 import uuid
+from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 from pydantic import Field
 
 from safeguard.accounts.auth import requires
 from safeguard.accounts.permissions import Permission
-from safeguard.actions.models import Action
-from safeguard.actions.services import ActionError, action_confirm, action_reverse
+from safeguard.actions.selectors import action_get_for, action_get_for_platform
+from safeguard.actions.services import action_confirm, action_reverse
 from safeguard.audit.events import AuditSource
 from safeguard.cases.deciding import case_decide, case_escalate_to_lead
 from safeguard.cases.decisions import ActionKind, DecisionLabel, IndustryClass, Referral
 from safeguard.cases.schemas import ActionOut, CaseOut, action_out, case_out
 from safeguard.cases.selectors import case_get_for
+from safeguard.config.fields import IDENTIFIER, STORABLE, ApiIn, Choice
 
 router = Router(tags=["decisions"])
 
 
-class DecisionIn(Schema):
-    labels: list[DecisionLabel] = []
-    item_labels: dict[str, IndustryClass] = Field(
+Reason = Annotated[str, Field(min_length=1, max_length=10_000), STORABLE]
+# A content item's id as the console and the API show it (a UUID, in any case).
+ItemId = Annotated[str, Field(min_length=1, max_length=64), IDENTIFIER]
+
+
+class DecisionIn(ApiIn):
+    labels: Annotated[list[Choice[DecisionLabel]], Field(max_length=len(DecisionLabel))] = []
+    item_labels: Annotated[dict[ItemId, Choice[IndustryClass]], Field(max_length=500)] = Field(
         default={}, description="content item id -> A1, A2, B1 or B2"
     )
-    reason: str = Field(min_length=1, max_length=10_000)
-    actions: list[ActionKind] = []
-    referrals: list[Referral] = []
+    reason: Reason
+    actions: Annotated[list[Choice[ActionKind]], Field(max_length=len(ActionKind))] = []
+    referrals: Annotated[list[Choice[Referral]], Field(max_length=len(Referral))] = []
 
 
-class EscalateIn(Schema):
-    note: str = Field(min_length=1, max_length=10_000)
-    proposed_labels: list[DecisionLabel] = []
+class EscalateIn(ApiIn):
+    note: Reason
+    proposed_labels: Annotated[
+        list[Choice[DecisionLabel]], Field(max_length=len(DecisionLabel))
+    ] = []
 
 
-class ReverseIn(Schema):
-    reason: str = Field(min_length=1, max_length=10_000)
+class ReverseIn(ApiIn):
+    reason: Reason
 
 
 @router.post(
@@ -84,10 +93,10 @@ def escalate(request: HttpRequest, case_id: uuid.UUID, payload: EscalateIn) -> C
     summary="The platform confirms it carried out an action (idempotent)",
 )
 def confirm(request: HttpRequest, action_id: uuid.UUID) -> ActionOut:
-    action = Action.objects.filter(pk=action_id).first()
-    if action is None:
-        raise ActionError(f"no action {action_id}")
-    return action_out(action_confirm(action=action, actor=request.auth, source=AuditSource.API))  # type: ignore[attr-defined]
+    user = request.auth  # type: ignore[attr-defined]
+    # Only actions addressed to the caller's own platform exist for it (404 otherwise).
+    action = action_get_for_platform(user=user, action_id=action_id)
+    return action_out(action_confirm(action=action, actor=user, source=AuditSource.API))
 
 
 @router.post(
@@ -98,10 +107,8 @@ def confirm(request: HttpRequest, action_id: uuid.UUID) -> ActionOut:
 )
 def reverse(request: HttpRequest, action_id: uuid.UUID, payload: ReverseIn) -> ActionOut:
     user = request.auth  # type: ignore[attr-defined]
-    action = Action.objects.filter(pk=action_id).first()
-    if action is None:
-        raise ActionError(f"no action {action_id}")
-    case_get_for(user=user, case_id=action.case_id)  # the same access as the case
+    # The same access as the case, and the same 404 whether the action is missing or unseen.
+    action = action_get_for(user=user, action_id=action_id)
     return action_out(
         action_reverse(action=action, actor=user, reason=payload.reason, source=AuditSource.API)
     )

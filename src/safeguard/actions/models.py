@@ -26,6 +26,9 @@ class Action(models.Model):
     # "content" or "account", and the platform's id for it.
     target_type = models.CharField(max_length=16)
     target_id = models.CharField(max_length=200)
+    # The host platform that owns the target (a content item's platform; for accounts, the
+    # configured platform). Only that platform's service accounts may confirm the action.
+    platform = models.CharField(max_length=64)
     status = models.CharField(
         max_length=16,
         choices=[(s.value, s.value) for s in ActionStatus],

@@ -1,5 +1,6 @@
 """A stand-in for the host platform on loopback, for the demo: it checks each action's signature,
-records it, and answers that it is done — as a real platform's enforcement endpoint would."""
+timestamp and delivery id, acts on each delivery once, and answers that it is done — as a real
+platform's enforcement endpoint would."""
 
 from __future__ import annotations
 
@@ -9,32 +10,68 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from safeguard.actions.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from safeguard.actions.webhooks import Outcome, ReplayGuard, verify
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 
 
 class DemoPlatform:
-    def __init__(self, secret: bytes, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        platform: str | None = None,
+        guard: ReplayGuard | None = None,
+    ) -> None:
         self.secret = secret
+        # When named, actions on another platform's content or accounts are refused.
+        self.platform = platform
+        self.guard = guard or ReplayGuard()
         self.received: list[dict[str, Any]] = []
-        platform = self
+        self.refused: list[Outcome | str] = []
+        platform_ = self
+        lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                length = min(int(self.headers.get("Content-Length", "0") or 0), MAX_BODY)
-                body = self.rfile.read(length)
                 try:
-                    stamp = int(self.headers.get(TIMESTAMP_HEADER, "0"))
+                    length = int(self.headers.get("Content-Length", "0") or 0)
                 except ValueError:
-                    stamp = 0
-                if not verify(platform.secret, stamp, body, self.headers.get(SIGNATURE_HEADER, "")):
-                    logger.warning("demo platform: refused an action with a bad signature")
-                    self._answer(401, {"status": "bad signature"})
+                    length = -1
+                if not 0 <= length <= MAX_BODY:
+                    self._answer(413, {"status": "too large"})
                     return
-                action = json.loads(body)
-                platform.received.append(action)
+                body = self.rfile.read(length)
+                verdict = verify(platform_.secret, body, self.headers, guard=platform_.guard)
+                if verdict.outcome is Outcome.DUPLICATE:
+                    # Done the first time; a sender whose answer was lost hears the same again.
+                    self._answer(200, {"status": "done", "duplicate": "true"})
+                    return
+                if not verdict.accepted:
+                    logger.warning("demo platform: refused a delivery (%s)", verdict.outcome)
+                    with lock:
+                        platform_.refused.append(verdict.outcome)
+                    self._answer(verdict.http_status, {"status": verdict.outcome.value})
+                    return
+                try:
+                    action = json.loads(body)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    action = None
+                if not isinstance(action, dict):
+                    platform_.guard.release(verdict.delivery_id)
+                    self._answer(400, {"status": "not a JSON object"})
+                    return
+                if platform_.platform is not None and action.get("platform") != platform_.platform:
+                    platform_.guard.release(verdict.delivery_id)
+                    with lock:
+                        platform_.refused.append("other platform")
+                    self._answer(422, {"status": "not this platform's"})
+                    return
+                with lock:
+                    platform_.received.append(action)
                 logger.info(
                     "demo platform: %s %s:%s done",
                     action.get("kind"),

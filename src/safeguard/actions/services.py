@@ -14,6 +14,7 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
 from safeguard.actions import webhooks
 from safeguard.actions.models import Action, ActionStatus
+from safeguard.actions.selectors import ActionNotFound
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
 from safeguard.cases.decisions import REVERSALS, ActionKind
@@ -38,9 +39,11 @@ def action_request(
     source: AuditSource,
     decision: Decision | None = None,
     reason: str = "",
+    platform: str,
     reverses: Action | None = None,
 ) -> Action:
-    """Record an action and enqueue its delivery, inside the caller's transaction."""
+    """Record an action and enqueue its delivery, inside the caller's transaction. `platform`
+    is the platform that owns the target: only its service accounts may confirm the action."""
     from safeguard.actions.tasks import action_deliver
 
     if not transaction.get_connection().in_atomic_block:
@@ -51,6 +54,7 @@ def action_request(
         kind=kind.value,
         target_type=target_type,
         target_id=target_id,
+        platform=platform,
         requested_by=actor,
         reason=reason,
         reverses=reverses,
@@ -66,6 +70,7 @@ def action_request(
             "action": str(action.pk),
             "kind": kind.value,
             "target": f"{target_type}:{target_id}",
+            "platform": platform,
             "reverses": str(reverses.pk) if reverses else None,
             "reason": reason,
         },
@@ -80,6 +85,8 @@ def _payload(action: Action) -> dict[str, object]:
         "action_id": str(action.pk),
         "kind": action.kind,
         "target": {"type": action.target_type, "id": action.target_id},
+        # Whose content or account it is: a platform acts only on its own.
+        "platform": action.platform,
         "case_id": str(action.case_id),
         "reverses": str(action.reverses_id) if action.reverses_id else None,
         # The platform confirms here later when it cannot answer {"status": "done"} at once.
@@ -104,7 +111,14 @@ def action_deliver_attempt(*, action_id: uuid.UUID, attempt: int) -> bool | None
     if not url:
         result = webhooks.Delivery(False, None, "no platform webhook is configured")
     else:
-        result = webhooks.deliver(url, _payload(action), settings.SAFEGUARD_PLATFORM_WEBHOOK_SECRET)
+        # One delivery id per action: every retry of it sends the same, so the platform's
+        # replay guard acts on it once however many attempts reach it.
+        result = webhooks.deliver(
+            url,
+            _payload(action),
+            settings.SAFEGUARD_PLATFORM_WEBHOOK_SECRET,
+            delivery_id=f"action-{action.pk}",
+        )
     with transaction.atomic():
         locked = Action.objects.select_for_update().get(pk=action.pk)
         if locked.status != ActionStatus.PENDING:
@@ -141,8 +155,16 @@ def action_deliver_attempt(*, action_id: uuid.UUID, attempt: int) -> bool | None
 
 @transaction.atomic
 def action_confirm(*, action: Action, actor: User | None, source: AuditSource) -> Action:
-    """The platform says the action is done. Confirming again changes nothing."""
+    """The platform says the action is done. Confirming again changes nothing. A person or
+    service account confirming (`actor` not None) must speak for the platform the action is
+    addressed to; any other answers as if the action did not exist."""
     locked = Action.objects.select_for_update().get(pk=action.pk)
+    if actor is not None and (
+        not actor.has_permission(Permission.ACTIONS_ACTION_CONFIRM)
+        or not actor.platform
+        or actor.platform != locked.platform
+    ):
+        raise ActionNotFound(locked.pk)
     if locked.status == ActionStatus.CONFIRMED:
         return locked
     locked.status = ActionStatus.CONFIRMED
@@ -200,4 +222,5 @@ def action_reverse(*, action: Action, actor: User, reason: str, source: AuditSou
         source=source,
         reason=reason,
         reverses=action,
+        platform=action.platform,
     )

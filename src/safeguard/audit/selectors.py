@@ -19,6 +19,11 @@ class AuditAccessDenied(Exception):
 def audit_events_for(
     *, user: User, target_type: str | None = None, target_id: str | None = None
 ) -> QuerySet[AuditEvent]:
+    """The whole log, for those who audit it. Deliberately not filtered by case visibility: the
+    log is the auditor's record of who did what, to which case, when (ids, event types, queues,
+    priorities, labels, the reasons and escalation notes people typed, platform ids of action
+    targets), and it is how reads under grants are themselves checked. It holds no escalation
+    summary, content text or media; reading those needs a read grant (cases.grants)."""
     if not user.has_permission(Permission.AUDIT_EVENT_READ):
         raise AuditAccessDenied
     events = AuditEvent.objects.order_by("seq")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -125,20 +126,23 @@ def case_decide(
     )
     suspects = list(locked.suspects.values_list("platform_id", flat=True))
     for kind in actions:
+        # Content belongs to the platform that owns its id; accounts (whose ids carry no
+        # platform yet) to the configured platform.
         if kind in CONTENT_ACTIONS:
-            targets = [("content", item.platform_id) for item in content.values()]
+            targets = [("content", item.platform_id, item.platform) for item in content.values()]
         else:
-            targets = [("account", pid) for pid in suspects]
+            targets = [("account", pid, settings.SAFEGUARD_PLATFORM) for pid in suspects]
         if not targets:
             missing = "content" if kind in CONTENT_ACTIONS else "suspect account"
             raise DecisionError(f"{kind.value}: the case has no {missing} to act on")
-        for target_type, target_id in targets:
+        for target_type, target_id, platform in targets:
             action_request(
                 case=locked,
                 decision=decision,
                 kind=kind,
                 target_type=target_type,
                 target_id=target_id,
+                platform=platform,
                 actor=actor,
                 source=source,
             )

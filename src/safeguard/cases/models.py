@@ -127,3 +127,52 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return f"note on {self.case_id} by {self.author_id}"
+
+
+class ReadGrant(models.Model):
+    """A lead's explicit, expiring permission for an auditor to read one queue's cases or one
+    case; every read under it is an audit event (cases/grants.py, docs/security.md)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    grantee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="read_grants"
+    )
+    # Exactly one of the two: every case in a queue (as it is when read), or one case.
+    queue = models.ForeignKey(
+        Queue, null=True, blank=True, on_delete=models.PROTECT, related_name="read_grants"
+    )
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="read_grants"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["grantee", "expires_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(queue__isnull=False, case__isnull=True)
+                    | models.Q(queue__isnull=True, case__isnull=False)
+                ),
+                name="read_grant_one_scope",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="read_grant_expires_after_creation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = f"queue {self.queue_id}" if self.queue_id else f"case {self.case_id}"
+        return f"read grant {self.id}: {self.grantee_id} on {scope}"

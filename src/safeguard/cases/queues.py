@@ -14,6 +14,7 @@ from safeguard.accounts.permissions import Permission, Role
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
 from safeguard.cases.models import Case, Queue
+from safeguard.cases.selectors import may_work_queue
 from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition
 
@@ -44,9 +45,9 @@ def lease_length(requested_seconds: int | None) -> timedelta:
 
 
 def queue_may_work(queue: Queue, user: User) -> bool:
-    if not user.is_active:
-        return False
-    return user.role in queue.roles or queue.members.filter(pk=user.pk).exists()
+    return may_work_queue(
+        user, roles=queue.roles, is_member=queue.members.filter(pk=user.pk).exists()
+    )
 
 
 def queue_get_for(*, user: User, name: str) -> Queue:

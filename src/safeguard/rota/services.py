@@ -161,8 +161,14 @@ def page_deliver_attempt(*, page_id: uuid.UUID, attempt: int) -> bool | None:
     if page is None or page.delivered_at is not None:
         return None
     url = settings.SAFEGUARD_PAGING_WEBHOOK_URL
+    # One delivery id per page: a retry sends the same, so the pager acts on it once.
     result = (
-        webhooks.deliver(url, _payload(page), settings.SAFEGUARD_PAGING_WEBHOOK_SECRET)
+        webhooks.deliver(
+            url,
+            _payload(page),
+            settings.SAFEGUARD_PAGING_WEBHOOK_SECRET,
+            delivery_id=f"page-{page.pk}",
+        )
         if url
         else None
     )
