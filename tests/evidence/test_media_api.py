@@ -173,13 +173,27 @@ def test_text_content_takes_no_media(service_api: Any) -> None:
     assert "message_thread" in response.json()["detail"]
 
 
-def test_another_callers_content_is_not_found(service_api: Any, api_for: Any) -> None:
+def test_another_platforms_content_is_not_found(service_api: Any, api_for: Any) -> None:
     content_id = _content(service_api)
     other = api_for(Role.SERVICE)
+    other.user.platform = "another-platform"
+    other.user.save(update_fields=["platform"])
 
     response = other.upload(_url(content_id), {"file": _file()})
 
     assert response.status_code == 404
+    assert ContentItem.objects.get(pk=content_id).blob_id is None
+
+
+def test_a_second_service_account_of_the_same_platform_may_upload(
+    service_api: Any, api_for: Any
+) -> None:
+    content_id = _content(service_api)
+    colleague = api_for(Role.SERVICE)
+
+    response = colleague.upload(_url(content_id), {"file": _file()})
+
+    assert response.status_code == 201
 
 
 def test_unknown_content_is_not_found(service_api: Any) -> None:

@@ -3,6 +3,7 @@ visible through the API without the media; and `safeguard scan` over a folder.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,12 @@ from django.core.management import call_command
 from safeguard.accounts.permissions import Role
 from safeguard.audit.events import AuditSource
 from safeguard.config.demo import pattern_png
+from safeguard.evidence.models import ContentItem
 from safeguard.intake.models import Escalation
 from safeguard.matching import registry
+from safeguard.matching.formats import BankFormat
 from safeguard.matching.models import ContentMatch
-from safeguard.matching.services import bank_add_media, bank_create
+from safeguard.matching.services import bank_add_media, bank_create, bank_import
 from tests.cli import clean_env, safeguard
 from tests.conftest import ApiClient, escalation_body
 
@@ -192,3 +195,25 @@ def test_an_uploaded_video_matching_a_bank_video_is_escalated(
     assert match.distance <= 20
     assert match.escalation is not None
     assert match.escalation.channel == "automated"
+
+
+def test_opaque_bytes_uploaded_as_an_image_are_still_matched_exactly(
+    service_api: ApiClient,
+) -> None:
+    hostile = b"<!DOCTYPE html><html><body>an invented known file</body></html>"
+    bank = bank_create(name="known-files", verified=True, actor=None, source=AuditSource.CLI)
+    bank_import(
+        bank=bank,
+        text=hashlib.sha256(hostile).hexdigest() + "\n",
+        fmt=BankFormat.TEXT,
+        signal_type="sha256",
+        actor=None,
+        source=AuditSource.CLI,
+    )
+    created = upload(service_api, hostile, 1)
+
+    run_worker()
+
+    item = ContentItem.objects.get(pk=created["content"][0]["id"])
+    assert [m.signal_type for m in ContentMatch.objects.filter(content=item)] == ["sha256"]
+    assert Escalation.objects.filter(channel="automated").count() == 1

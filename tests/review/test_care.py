@@ -17,6 +17,7 @@ from safeguard.review.models import ExposureDay
 from tests.conftest import sign_in_verified
 from tests.factories import UserFactory
 from tests.review.conftest import img_src
+from tests.tasks import run_tasks
 
 
 def person(role: Role = Role.SPECIALIST) -> tuple[Client, Any]:
@@ -170,6 +171,7 @@ def test_a_video_shows_a_blurred_strip_then_muted_and_paused(
     service_api.upload(
         f"/api/v1/content/{vid}/media", {"file": SimpleUploadedFile("v.mp4", video.read_bytes())}
     )
+    run_tasks()  # the key-frame strip is rendered off the request path
     client, _ = person()
     url = f"/console/cases/{created['case_id']}/"
 

@@ -172,7 +172,7 @@ def demo_seed() -> DemoLogins:
                     content_media_store(
                         content=item,
                         upload=io.BytesIO(data),
-                        content_type="image/png",
+                        declared_type="image/png",
                         actor=service,
                         source=AuditSource.CLI,
                     )

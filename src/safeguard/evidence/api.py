@@ -81,7 +81,7 @@ def content_media_upload(request: HttpRequest, content_id: uuid.UUID) -> Status[
     result = content_media_store(
         content=content,
         upload=upload,
-        content_type=upload.content_type or "application/octet-stream",
+        declared_type=upload.content_type or "",
         actor=request.auth,  # type: ignore[attr-defined]
         source=AuditSource.API,
         declared_sha256=declared,

@@ -15,14 +15,14 @@ class ContentNotFound(Exception):
 
 
 def content_get_for_upload(*, user: User, content_id: uuid.UUID) -> ContentItem:
-    """A content item the user may upload media for: one named in an escalation they sent."""
-    if not user.has_permission(Permission.EVIDENCE_MEDIA_UPLOAD):
+    """A content item the user may upload media for: one of its own platform's items.
+
+    Only the platform that owns a content id may give it bytes; to anyone else (a partner, a
+    service account of another platform) the item does not exist.
+    """
+    if not user.has_permission(Permission.EVIDENCE_MEDIA_UPLOAD) or not user.platform:
         raise ContentNotFound(content_id)
-    item = (
-        ContentItem.objects.filter(pk=content_id, mentions__escalation__caller=user)
-        .distinct()
-        .first()
-    )
+    item = ContentItem.objects.filter(pk=content_id, platform=user.platform).first()
     if item is None:
         raise ContentNotFound(content_id)
     return item

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
@@ -14,8 +12,11 @@ from django.utils import timezone
 from safeguard.accounts.models import User
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
-from safeguard.evidence.models import Blob, ContentItem
-from safeguard.evidence.vault import HashMismatch, Vault
+from safeguard.evidence.models import Blob, ContentItem, RenderState
+from safeguard.evidence.sniff import sniff
+from safeguard.evidence.store import vault
+from safeguard.evidence.tasks import blob_render_task
+from safeguard.evidence.vault import HashMismatch
 from safeguard.intake.enums import MEDIA_KINDS
 
 
@@ -27,14 +28,10 @@ class MediaNotAccepted(Exception):
     """This kind of content item has no media bytes to upload."""
 
 
-@cache
-def _vault(root: Path, key: bytes) -> Vault:
-    return Vault(root, key)
-
-
-def vault() -> Vault:
-    """The vault configured in settings (cached per root and key, so tests can point elsewhere)."""
-    return _vault(Path(settings.SAFEGUARD_VAULT_DIR), settings.SAFEGUARD_VAULT_KEY)
+# Names only the caller's own content id: never the hash of bytes someone stored before.
+_ALREADY_HAS_MEDIA = (
+    "content {!r} already has different media; a platform id names one piece of content"
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ def content_media_store(
     *,
     content: ContentItem,
     upload: BinaryIO,
-    content_type: str,
+    declared_type: str,
     actor: User,
     source: AuditSource,
     declared_sha256: str | None = None,
@@ -57,6 +54,8 @@ def content_media_store(
 
     The bytes must match every hash declared for them (at intake and with the upload). An
     identical re-upload is a no-op; different bytes for an item that has media are refused.
+    What the bytes are is read from them: bytes that are not an image or video of the item's
+    kind are kept as opaque evidence, flagged with what they are, and never rendered.
     """
     if content.kind not in MEDIA_KINDS:
         kinds = ", ".join(sorted(k.value for k in MEDIA_KINDS))
@@ -67,9 +66,8 @@ def content_media_store(
         if declared is not None and declared != address:
             raise HashMismatch(declared, address)
     if content.blob_id is not None and content.blob_id != address:
-        raise MediaConflict(
-            f"content {content.platform_id!r} already has media with sha256 {content.blob_id}"
-        )
+        raise MediaConflict(_ALREADY_HAS_MEDIA.format(content.platform_id))
+    sniffed = sniff(upload)
     # The encrypted file is written before the transaction; an orphan file left by a crash
     # between the two is harmless (content-addressed, re-used by the next upload of those bytes).
     stored = store.put(
@@ -77,16 +75,23 @@ def content_media_store(
     )
     with transaction.atomic():
         item = ContentItem.objects.select_for_update().get(pk=content.pk)
-        blob, _ = Blob.objects.get_or_create(
+        blob, new_blob = Blob.objects.get_or_create(
             sha256=address,
-            defaults={"size": size, "content_type": content_type, "stored_at": timezone.now()},
+            defaults={
+                "size": size,
+                "declared_type": declared_type[:100],
+                "stored_at": timezone.now(),
+                "media_kind": sniffed.kind,
+                "media_type": sniffed.media_type,
+                "detected": sniffed.description[:300],
+                "markup": sniffed.markup,
+                "render_state": RenderState.PENDING if sniffed.kind else RenderState.NONE,
+            },
         )
         if item.blob_id == address:
             return MediaResult(content=item, blob=blob, created=False)
         if item.blob_id is not None:
-            raise MediaConflict(
-                f"content {item.platform_id!r} already has media with sha256 {item.blob_id}"
-            )
+            raise MediaConflict(_ALREADY_HAS_MEDIA.format(item.platform_id))
         item.blob = blob
         item.save(update_fields=["blob"])
         audit_record(
@@ -95,8 +100,17 @@ def content_media_store(
             source=source,
             target_type="content",
             target_id=item.pk,
-            data={"sha256": address, "size": size, "new_in_vault": stored.created},
+            data={
+                "sha256": address,
+                "size": size,
+                "new_in_vault": stored.created,
+                "declared_type": declared_type[:100],
+                "detected": blob.detected,
+                "renderable": blob.media_kind == item.kind,
+            },
         )
+        if new_blob and blob.render_state == RenderState.PENDING:
+            blob_render_task.enqueue(sha256=address)
         # Enqueued with the change it follows: stored media is always scanned.
         from safeguard.matching.tasks import content_scan_task
 
@@ -117,6 +131,27 @@ def content_reveal(
         locked.save(update_fields=["viewed_by_person", "first_viewed_at"])
     audit_record(
         event_type=AuditEventType.MEDIA_REVEALED,
+        actor=actor,
+        source=source,
+        target_type="content",
+        target_id=locked.pk,
+        data={"case": str(case_id), "sha256": locked.blob_id},
+    )
+
+
+@transaction.atomic
+def content_download(
+    *, content: ContentItem, case_id: object, actor: User, source: AuditSource
+) -> None:
+    """A person took the stored bytes as a file: audited, and the item marked as viewed, since
+    whoever holds the file may open it."""
+    locked = ContentItem.objects.select_for_update().get(pk=content.pk)
+    if not locked.viewed_by_person:
+        locked.viewed_by_person = True
+        locked.first_viewed_at = timezone.now()
+        locked.save(update_fields=["viewed_by_person", "first_viewed_at"])
+    audit_record(
+        event_type=AuditEventType.MEDIA_DOWNLOADED,
         actor=actor,
         source=source,
         target_type="content",

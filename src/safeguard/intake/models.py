@@ -88,3 +88,24 @@ class EscalationContent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_id} in {self.escalation_id}"
+
+
+class ContentClaim(models.Model):
+    """A source's description of an item that differs from the owner's, kept for a person to
+    see; it never changes the item or locks its owner out."""
+
+    content = models.ForeignKey(
+        "evidence.ContentItem", on_delete=models.PROTECT, related_name="claims"
+    )
+    escalation = models.ForeignKey(
+        Escalation, on_delete=models.PROTECT, related_name="content_claims"
+    )
+    caller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=32)
+    sha256 = models.CharField(max_length=64, blank=True)
+    # What differs from the owner's description at the time: "kind", "sha256" or both.
+    differs = models.JSONField(default=list)
+    recorded_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"claim on {self.content_id} by {self.caller_id}"

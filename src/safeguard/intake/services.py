@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -18,8 +19,8 @@ from safeguard.cases.models import Case
 from safeguard.cases.services import case_for_escalation, subjects_lock
 from safeguard.evidence.models import ContentItem
 from safeguard.intake.enums import Channel, SubjectRole
-from safeguard.intake.models import Escalation, EscalationContent, EscalationSubject
-from safeguard.intake.schemas import EscalationIn
+from safeguard.intake.models import ContentClaim, Escalation, EscalationContent, EscalationSubject
+from safeguard.intake.schemas import ContentIn, EscalationIn
 from safeguard.triage.context import HashMatchSummary
 from safeguard.triage.services import case_triage
 
@@ -79,18 +80,112 @@ def _existing(caller: User, payload: EscalationIn, digest: str) -> IntakeResult 
     return IntakeResult(escalation=found, case=found.case_link.case, created=False)
 
 
-def _content_items(payload: EscalationIn, now: datetime) -> list[ContentItem]:
-    """Get or create the named content items, locked, refusing a conflicting description."""
+def _namespace(caller: User, platform: str | None) -> tuple[str, bool]:
+    """Whose content ids the escalation names, and whether the caller speaks for that platform.
+
+    A service account names its own platform's content; everyone else (law-enforcement partners,
+    staff) references the configured platform's content, or `platform` where Safeguard's own
+    matcher files about an item of another platform.
+    """
+    namespace = platform or caller.platform or settings.SAFEGUARD_PLATFORM
+    return namespace, bool(caller.platform) and caller.platform == namespace
+
+
+def _conflict(content: ContentIn) -> ContentConflict:
+    # Names only what the caller sent: never the hash or kind someone filed before.
+    return ContentConflict(
+        f"content {content.platform_id!r} was described earlier with another kind or sha256; "
+        "a platform id names one piece of content, and its bytes do not change"
+    )
+
+
+def _describe(item: ContentItem, content: ContentIn) -> None:
+    """The owner's description of its own item: the first one fixes it, a different one later
+    is refused. A description another source gave first was provisional and is replaced."""
+    if not item.described_by_owner:
+        item.kind = content.kind.value
+        item.text = content.text or ""
+        item.live = content.live
+        item.declared_sha256 = content.sha256 or ""
+        item.described_by_owner = True
+        if item.blob_id and item.declared_sha256 and item.blob_id != item.declared_sha256:
+            raise _conflict(content)
+        item.save(update_fields=["kind", "text", "live", "declared_sha256", "described_by_owner"])
+        return
+    known_sha = item.blob_id or item.declared_sha256
+    if item.kind != content.kind.value or (
+        content.sha256 and known_sha and content.sha256 != known_sha
+    ):
+        raise _conflict(content)
+    if content.sha256 and not known_sha:
+        item.declared_sha256 = content.sha256
+        item.save(update_fields=["declared_sha256"])
+
+
+def _claim(
+    item: ContentItem,
+    content: ContentIn,
+    escalation: Escalation,
+    source: AuditSource,
+    now: datetime,
+) -> ContentClaim | None:
+    """Another source's description, kept beside the item when it says more than the owner did
+    or says it differently; the item itself is left as its owner described it."""
+    differs = []
+    if item.described_by_owner and item.kind != content.kind.value:
+        differs.append("kind")
+    known_sha = item.blob_id or item.declared_sha256
+    if content.sha256 and known_sha and content.sha256 != known_sha:
+        differs.append("sha256")
+    if not differs and not content.sha256:
+        return None
+    claim = ContentClaim.objects.create(
+        content=item,
+        escalation=escalation,
+        caller=escalation.caller,
+        kind=content.kind.value,
+        sha256=content.sha256 or "",
+        differs=differs,
+        recorded_at=now,
+    )
+    audit_record(
+        event_type=AuditEventType.CONTENT_CLAIM_RECORDED,
+        actor=escalation.caller,
+        source=source,
+        target_type="content",
+        target_id=item.pk,
+        data={
+            "escalation": str(escalation.pk),
+            "kind": claim.kind,
+            "sha256": claim.sha256,
+            "differs": differs,
+        },
+    )
+    return claim
+
+
+def _content_items(
+    payload: EscalationIn, escalation: Escalation, source: AuditSource, platform: str | None
+) -> list[ContentItem]:
+    """Get or create the named content items of the right platform, locked.
+
+    The owner describes its items (a conflicting description is refused); any other source only
+    references them, and what it says differently is recorded as a claim for a person to see.
+    """
     if not payload.content:
         return []
+    namespace, owner = _namespace(escalation.caller, platform)
+    now = escalation.received_at
     ContentItem.objects.bulk_create(
         [
             ContentItem(
+                platform=namespace,
                 platform_id=c.platform_id,
                 kind=c.kind.value,
                 text=c.text or "",
                 live=c.live,
-                declared_sha256=c.sha256 or "",
+                declared_sha256=(c.sha256 or "") if owner else "",
+                described_by_owner=owner,
                 first_seen_at=now,
             )
             for c in payload.content
@@ -101,26 +196,16 @@ def _content_items(payload: EscalationIn, now: datetime) -> list[ContentItem]:
     known = {
         item.platform_id: item
         for item in ContentItem.objects.select_for_update()
-        .filter(platform_id__in=ids)
+        .filter(platform=namespace, platform_id__in=ids)
         .order_by("id")
     }
     items = []
     for content in payload.content:
         item = known[content.platform_id]
-        if item.kind != content.kind.value:
-            raise ContentConflict(
-                f"content {content.platform_id!r} is already known as {item.kind}, "
-                f"not {content.kind.value}"
-            )
-        known_sha = item.blob_id or item.declared_sha256
-        if content.sha256 and known_sha and content.sha256 != known_sha:
-            raise ContentConflict(
-                f"content {content.platform_id!r} is already known with sha256 {known_sha}, "
-                f"not {content.sha256}"
-            )
-        if content.sha256 and not known_sha:
-            item.declared_sha256 = content.sha256
-            item.save(update_fields=["declared_sha256"])
+        if owner:
+            _describe(item, content)
+        else:
+            _claim(item, content, escalation, source, now)
         items.append(item)
     return items
 
@@ -131,6 +216,7 @@ def _accept(
     digest: str,
     source: AuditSource,
     hash_match: HashMatchSummary | None,
+    platform: str | None,
 ) -> IntakeResult:
     now = timezone.now()
     escalation = Escalation(
@@ -158,7 +244,7 @@ def _accept(
             for s in payload.subjects
         ]
     )
-    items = _content_items(payload, now)
+    items = _content_items(payload, escalation, source, platform)
     EscalationContent.objects.bulk_create(
         [
             EscalationContent(escalation=escalation, content=item, position=i)
@@ -199,12 +285,14 @@ def escalation_intake(
     caller: User,
     source: AuditSource = AuditSource.API,
     hash_match: HashMatchSummary | None = None,
+    platform: str | None = None,
 ) -> IntakeResult:
     """Accept an escalation, or return the one already accepted under the same key.
 
     The escalation, its links, its case and their audit events are written in one transaction
     before this returns, so a 2xx always means the escalation is durable. `hash_match` is how
-    Safeguard's own matcher tells triage what it found; it is not part of the public contract.
+    Safeguard's own matcher tells triage what it found, and `platform` which platform's content
+    it found it on; neither is part of the public contract.
     """
     _check_channel(caller, payload.channel)
     digest = payload_digest(payload)
@@ -213,7 +301,7 @@ def escalation_intake(
         return existing
     try:
         with transaction.atomic():
-            return _accept(caller, payload, digest, source, hash_match)
+            return _accept(caller, payload, digest, source, hash_match, platform)
     except IntegrityError:
         # A concurrent request with the same key won the race; answer as its retry.
         existing = _existing(caller, payload, digest)

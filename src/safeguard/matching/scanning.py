@@ -46,9 +46,13 @@ def matcher_account() -> User:
         return existing
 
 
+def exact_hashes(data: bytes) -> list[HashResult]:
+    return [get_signal_type(s).hash_bytes(data, max_bytes=len(data)) for s in ("md5", "sha256")]
+
+
 def hash_media(data: bytes, kind: str) -> list[HashResult]:
     """The hashes Safeguard keeps for media of this kind (perceptual first, then exact)."""
-    exact = [get_signal_type(s).hash_bytes(data, max_bytes=len(data)) for s in ("md5", "sha256")]
+    exact = exact_hashes(data)
     if kind == ContentKind.IMAGE:
         return [get_signal_type("pdq").hash_bytes(data, max_bytes=len(data)), *exact]
     if kind == ContentKind.VIDEO:
@@ -86,10 +90,14 @@ def content_scan(*, content_id: uuid.UUID) -> ScanOutcome:
     if item is None or item.blob_id is None:
         return ScanOutcome([], 0, [], "no stored media")
     data = vault().read(item.blob_id)
+    error = ""
     try:
         hashes = hash_media(data, item.kind)
     except MediaError as exc:
-        return ScanOutcome([], 0, [], str(exc))
+        # Bytes that are not a decodable image or video (a hostile or damaged file, kept as
+        # opaque evidence) are still matched exactly: a known file is found whatever it claims.
+        hashes = exact_hashes(data)
+        error = str(exc)
     results = match_hashes(hashes)
     lookup_record(actor=None, source=AuditSource.TASK, results=results)
     allow = next((h for r in results for h in r.hits if h.allow_list), None)
@@ -106,7 +114,7 @@ def content_scan(*, content_id: uuid.UUID) -> ScanOutcome:
             escalation = _escalate(item, matches)
             if escalation is not None:
                 escalations.append(escalation)
-    return ScanOutcome(hashes, sum(len(m) for m in by_bank.values()), escalations)
+    return ScanOutcome(hashes, sum(len(m) for m in by_bank.values()), escalations, error)
 
 
 def _record(
@@ -171,7 +179,11 @@ def _escalate(item: ContentItem, matches: list[ContentMatch]) -> uuid.UUID | Non
     )
     try:
         intake = escalation_intake(
-            payload=payload, caller=matcher_account(), source=AuditSource.TASK, hash_match=summary
+            payload=payload,
+            caller=matcher_account(),
+            source=AuditSource.TASK,
+            hash_match=summary,
+            platform=item.platform,
         )
     except IntegrityError:
         return None

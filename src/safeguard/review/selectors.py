@@ -9,12 +9,13 @@ from django.db.models import Q
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
+from safeguard.audit.events import AuditSource
 from safeguard.audit.models import AuditEvent
 from safeguard.cases.models import Case, Decision
-from safeguard.cases.selectors import CaseNotFound, case_get_for
+from safeguard.cases.selectors import CaseNotFound, case_get_in, visibility_for
 from safeguard.evidence.models import ContentItem
 from safeguard.review.highlight import Segment, segments
-from safeguard.review.media import media_token, revealed_recently
+from safeguard.review.media import MediaState, media_state, media_token, revealed_recently
 from safeguard.signals.indicators import analyze
 
 AUDIT_TRAIL_LIMIT = 200
@@ -29,6 +30,9 @@ class ContentView:
     strip_token: str = ""
     revealed: bool = False
     is_media: bool = False
+    download_token: str = ""
+    # What of the media the console can show, and why not (opaque evidence, being prepared).
+    state: MediaState | None = None
 
 
 @dataclass
@@ -53,10 +57,14 @@ def content_of_case(*, user: User, case_id: uuid.UUID, content_id: uuid.UUID) ->
     """A media item of a case the user may see media of; anything else is not found."""
     if not user.has_permission(Permission.EVIDENCE_MEDIA_VIEW):
         raise CaseNotFound(case_id)
-    case = case_get_for(user=user, case_id=case_id)
+    visibility = visibility_for(user)
     item = (
         ContentItem.objects.select_related("blob")
-        .filter(pk=content_id, mentions__escalation__case_link__case=case)
+        .filter(
+            pk=content_id,
+            mentions__escalation__case_link__case_id=case_id,
+            mentions__escalation__case_link__case__in=visibility.cases,
+        )
         .first()
     )
     if item is None:
@@ -65,7 +73,10 @@ def content_of_case(*, user: User, case_id: uuid.UUID, content_id: uuid.UUID) ->
 
 
 def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
-    case = case_get_for(user=user, case_id=case_id)
+    """Everything the console's case page shows, for a case the user may see. Earlier decisions
+    about the same suspects are shown only from cases the user may also see."""
+    visibility = visibility_for(user)
+    case = case_get_in(visibility, case_id=case_id, source=AuditSource.CONSOLE, read="case_page")
     can_view_media = user.has_permission(Permission.EVIDENCE_MEDIA_VIEW)
     contents: dict[uuid.UUID, ContentView] = {}
     subjects: dict[str, SubjectView] = {}
@@ -88,6 +99,10 @@ def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
                 view_.segments = segments(item.text, spans)
             if view_.is_media and item.blob_id and can_view_media:
                 view_.preview_token = media_token(user=user, content_id=item.pk, variant="preview")
+                view_.state = media_state(item)
+                view_.download_token = media_token(
+                    user=user, content_id=item.pk, variant="download"
+                )
                 view_.revealed = revealed_recently(user=user, content=item)
                 if view_.revealed:
                     view_.full_token = media_token(user=user, content_id=item.pk, variant="full")
@@ -95,7 +110,9 @@ def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
             contents[item.pk] = view_
     for view in subjects.values():
         view.prior_decisions = list(
-            Decision.objects.filter(case__suspects__platform_id=view.platform_id)
+            Decision.objects.filter(
+                case__suspects__platform_id=view.platform_id, case__in=visibility.cases
+            )
             .exclude(case=case)
             .select_related("decided_by")
             .order_by("-decided_at")[:5]

@@ -39,13 +39,20 @@ from safeguard.cases.selectors import (
     queue_summaries_for,
 )
 from safeguard.cases.services import CasePermissionDenied, ReasonRequired, case_note_add
+from safeguard.evidence.models import ContentItem
+from safeguard.evidence.services import content_download
+from safeguard.evidence.sniff import OPAQUE_TYPE
 from safeguard.review.media import (
+    VARIANTS,
+    MediaUnavailable,
+    download_bytes,
     full_bytes,
     media_token_check,
     preview_bytes,
     protected,
     revealed_recently,
     strip_bytes,
+    unavailable,
 )
 from safeguard.review.selectors import case_page_for, content_of_case
 from safeguard.review.services import (
@@ -66,7 +73,11 @@ from safeguard.rota.services import PageError, page_acknowledge
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     can_read = user.has_permission(Permission.CASES_CASE_READ)  # type: ignore[union-attr]
-    cases = case_list_for(user=user, limit=25) if can_read else []  # type: ignore[arg-type]
+    cases = (
+        case_list_for(user=user, limit=25, source=AuditSource.CONSOLE)  # type: ignore[arg-type]
+        if can_read
+        else []
+    )
     return render(
         request,
         "review/home.html",
@@ -218,7 +229,7 @@ def media(
     """Decrypted on the fly, for the person the URL was signed for, for five minutes."""
     user = _user(request)
     token = request.GET.get("t", "")
-    if variant not in ("preview", "full", "strip") or not media_token_check(
+    if variant not in VARIANTS or not media_token_check(
         token, user=user, content_id=content_id, variant=variant
     ):
         raise Http404("no such media")
@@ -226,32 +237,34 @@ def media(
         item = content_of_case(user=user, case_id=case_id, content_id=content_id)
     except CaseNotFound:
         raise Http404("no such media") from None
+    try:
+        return _media_response(request, user, item, case_id, variant)
+    except MediaUnavailable as exc:
+        return unavailable(str(exc), content_id=item.pk)
+
+
+def _media_response(
+    request: HttpRequest, user: User, item: ContentItem, case_id: uuid.UUID, variant: str
+) -> HttpResponse:
     view = view_settings_for(user)
     if variant == "preview":
-        if item.kind == "video":
-            body = strip_bytes(
-                item,
-                blur_radius=view.blur_radius,
-                greyscale=view.greyscale,
-                size=view.thumbnail_px,
-            )
-        else:
-            body = preview_bytes(
-                item,
-                blur_radius=view.blur_radius,
-                greyscale=view.greyscale,
-                size=view.thumbnail_px,
-            )
-        return protected(body, "image/png")
+        render = strip_bytes if item.kind == "video" else preview_bytes
+        body = render(
+            item, blur_radius=view.blur_radius, greyscale=view.greyscale, size=view.thumbnail_px
+        )
+        return protected(body, "image/png", content_id=item.pk)
+    if variant == "download":
+        # A deliberate, audited act of its own, for opaque evidence and exact originals alike.
+        body = download_bytes(item)
+        content_download(content=item, case_id=case_id, actor=user, source=AuditSource.CONSOLE)
+        return protected(body, OPAQUE_TYPE, content_id=item.pk, attachment=True)
     if not revealed_recently(user=user, content=item):
         raise Http404("reveal the item first")
     if variant == "strip":
-        return protected(
-            strip_bytes(item, blur_radius=None, greyscale=False, size=view.thumbnail_px),
-            "image/png",
-        )
-    body, content_type = full_bytes(item)
-    return protected(body, content_type)
+        body = strip_bytes(item, blur_radius=None, greyscale=False, size=view.thumbnail_px)
+        return protected(body, "image/png", content_id=item.pk)
+    body, media_type = full_bytes(item)
+    return protected(body, media_type, content_id=item.pk)
 
 
 @require_POST
