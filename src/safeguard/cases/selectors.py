@@ -1,18 +1,27 @@
-"""Reads for cases with their access check: a case a user may not see does not exist for them."""
+"""Reads for cases with their access check: a case a user may not see does not exist for them.
+
+Who sees which case (docs/security.md, "Who reads which case") is decided here, once, by
+`visible_cases`; every other read of a case, its escalations, media and trail goes through it.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Min, Prefetch, QuerySet
+from django.db import transaction
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from safeguard.accounts.models import User
-from safeguard.accounts.permissions import Permission
-from safeguard.cases.models import Case, CaseEscalation, Queue
+from safeguard.accounts.permissions import Permission, Role
+from safeguard.audit.events import AuditEventType, AuditSource
+from safeguard.audit.services import audit_record
+from safeguard.cases.models import Case, CaseEscalation, Decision, Queue, ReadGrant
 from safeguard.cases.workflow import CaseState
-from safeguard.intake.models import EscalationContent, EscalationSubject
+from safeguard.intake.models import ContentClaim, EscalationContent, EscalationSubject
 from safeguard.matching.models import ContentMatch
 
 
@@ -21,10 +30,101 @@ class CaseNotFound(Exception):
         super().__init__(f"no case {case_id}")
 
 
-def _visible_cases(user: User) -> QuerySet[Case]:
+@dataclass(frozen=True)
+class Visibility:
+    """The cases one user may see, and, for an auditor, the grants that open them.
+
+    Built once per read (it costs one query) and reused for every case that read touches.
+    """
+
+    user: User
+    cases: QuerySet[Case]
+    grants_by_case: dict[uuid.UUID, ReadGrant] = field(default_factory=dict)
+    grants_by_queue: dict[str, ReadGrant] = field(default_factory=dict)
+
+    def grant_for(self, case: Case) -> ReadGrant | None:
+        """The grant under which the user sees `case`, if that is how they see it."""
+        return self.grants_by_case.get(case.pk) or self.grants_by_queue.get(case.queue)
+
+    def record_reads(
+        self, cases: Iterable[Case], *, read: str, source: AuditSource, **data: Any
+    ) -> None:
+        """An auditor's read of a case under a grant is an audit event, written (and committed)
+        before the case is shown; other people's reads are not recorded here."""
+        under = [(case, grant) for case in cases if (grant := self.grant_for(case)) is not None]
+        if not under:
+            return
+        with transaction.atomic():
+            for case, grant in under:
+                audit_record(
+                    event_type=AuditEventType.CASE_READ_UNDER_GRANT,
+                    actor=self.user,
+                    source=source,
+                    target_type="case",
+                    target_id=case.pk,
+                    data={"grant": str(grant.pk), "read": read, **data},
+                )
+
+
+def may_work_queue(user: User, *, roles: list[str] | None, is_member: bool) -> bool:
+    """The one rule for who works a queue (and so claims and reads its cases): an active user
+    whose role is one of the queue's, or who is one of its named members."""
+    return user.is_active and (user.role in (roles or []) or is_member)
+
+
+def _workable_queues(user: User) -> tuple[list[str], list[str]]:
+    """(every queue's name, the names of those `user` may work, by `may_work_queue`)."""
+    member = Queue.members.through.objects.filter(queue_id=OuterRef("pk"), user_id=user.pk)
+    known: list[str] = []
+    workable: list[str] = []
+    for name, roles, is_member in Queue.objects.annotate(is_member=Exists(member)).values_list(
+        "name", "roles", "is_member"
+    ):
+        known.append(name)
+        if may_work_queue(user, roles=roles, is_member=is_member):
+            workable.append(name)
+    return known, workable
+
+
+def visibility_for(user: User) -> Visibility:
+    """Who may see a case (one rule, for the API and the console alike):
+
+    - nobody without `cases:case:read`, nor anyone inactive;
+    - an auditor: only the cases of their active read grants (a queue's cases, or one case) —
+      never by queue roles or membership, so that every read they make is accountable;
+    - anyone else: the cases of the queues they may work (their role is one of the queue's, or
+      they are a named member — the same rule as claiming), the cases they hold, and the cases
+      they decided or escalated themselves;
+    - a lead (`cases:case:assign`) also sees cases not routed to any existing queue (no queue
+      yet, or a queue name the policy routes to but nobody created), so that none is invisible
+      to everyone and a lead can route it.
+    """
     if not user.has_permission(Permission.CASES_CASE_READ):
-        return Case.objects.none()
-    return Case.objects.all()
+        return Visibility(user, Case.objects.none())
+    if user.role == Role.AUDITOR:
+        grants = list(
+            ReadGrant.objects.select_related("queue").filter(
+                grantee=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+            )
+        )
+        by_case = {g.case_id: g for g in grants if g.case_id is not None}
+        by_queue = {g.queue.name: g for g in grants if g.queue is not None}
+        cases = Case.objects.filter(Q(pk__in=list(by_case)) | Q(queue__in=list(by_queue)))
+        return Visibility(user, cases, by_case, by_queue)
+    known, workable = _workable_queues(user)
+    rule = (
+        Q(queue__in=workable)
+        | Q(holder=user)
+        | Q(Exists(Decision.objects.filter(case=OuterRef("pk"), decided_by=user)))
+    )
+    if user.has_permission(Permission.CASES_CASE_ASSIGN):
+        rule |= ~Q(queue__in=known)
+    return Visibility(user, Case.objects.filter(rule))
+
+
+def visible_cases(user: User) -> QuerySet[Case]:
+    """The cases `user` may see (see `visibility_for`), for other apps' reads to filter by."""
+    return visibility_for(user).cases
 
 
 def _with_escalations(cases: QuerySet[Case]) -> QuerySet[Case]:
@@ -42,27 +142,50 @@ def _with_escalations(cases: QuerySet[Case]) -> QuerySet[Case]:
         ),
         Prefetch(
             "links__escalation__content",
-            queryset=EscalationContent.objects.select_related("content"),
+            queryset=EscalationContent.objects.select_related("content", "content__blob"),
         ),
         Prefetch(
             "links__escalation__content__content__matches",
             queryset=ContentMatch.objects.select_related("entry__bank"),
         ),
+        # Other sources' differing descriptions of an item, shown beside it.
+        Prefetch(
+            "links__escalation__content__content__claims",
+            queryset=ContentClaim.objects.select_related("caller").order_by("recorded_at"),
+        ),
     )
 
 
-def case_get_for(*, user: User, case_id: uuid.UUID) -> Case:
-    case = _with_escalations(_visible_cases(user)).filter(pk=case_id).first()
+def case_get_in(
+    visibility: Visibility, *, case_id: uuid.UUID, source: AuditSource, read: str = "case"
+) -> Case:
+    """A case among those `visibility` opens, with everything a case page shows prefetched; the
+    same `CaseNotFound` whether it does not exist or may not be seen."""
+    case = _with_escalations(visibility.cases).filter(pk=case_id).first()
     if case is None:
         raise CaseNotFound(case_id)
+    visibility.record_reads([case], read=read, source=source)
     return case
 
 
-def case_list_for(*, user: User, state: str | None = None, limit: int = 50) -> list[Case]:
-    cases = _visible_cases(user).order_by("-opened_at")
+def case_get_for(*, user: User, case_id: uuid.UUID, source: AuditSource = AuditSource.API) -> Case:
+    return case_get_in(visibility_for(user), case_id=case_id, source=source)
+
+
+def case_list_for(
+    *,
+    user: User,
+    state: str | None = None,
+    limit: int = 50,
+    source: AuditSource = AuditSource.API,
+) -> list[Case]:
+    visibility = visibility_for(user)
+    cases = visibility.cases.order_by("-opened_at")
     if state:
         cases = cases.filter(state=state)
-    return list(_with_escalations(cases)[:limit])
+    found = list(_with_escalations(cases)[:limit])
+    visibility.record_reads(found, read="case_list", source=source)
+    return found
 
 
 def queue_summaries_for(*, user: User | None) -> list[dict[str, Any]]:
@@ -76,7 +199,7 @@ def queue_summaries_for(*, user: User | None) -> list[dict[str, Any]]:
         queues = [
             q
             for q in queues
-            if user.is_active and (user.role in q.roles or user in q.members.all())
+            if may_work_queue(user, roles=q.roles, is_member=user in q.members.all())
         ]
     names = [q.name for q in queues]
     waiting = Case.objects.filter(

@@ -11,16 +11,20 @@ from ninja.parser import Parser
 from safeguard.accounts.api import router as accounts_router
 from safeguard.accounts.auth import InvalidToken, PermissionDenied, deny_all
 from safeguard.actions.api import router as actions_router
+from safeguard.actions.selectors import ActionNotFound
 from safeguard.actions.services import ActionError
 from safeguard.audit.api import router as audit_router
 from safeguard.audit.selectors import AuditAccessDenied
 from safeguard.cases.api import router as cases_router
 from safeguard.cases.deciding import DecisionError
+from safeguard.cases.grant_api import router as grants_router
+from safeguard.cases.grants import GrantNotFound, GrantRefused
 from safeguard.cases.queue_api import router as queues_router
 from safeguard.cases.queues import ClaimError, NotHolder, QueueNotFound
 from safeguard.cases.selectors import CaseNotFound
 from safeguard.cases.services import CasePermissionDenied, ReasonRequired
 from safeguard.cases.workflow import IllegalTransition
+from safeguard.config.json_body import BodyRefused, check_media_type, decode_json
 from safeguard.evidence.api import UploadRefused
 from safeguard.evidence.api import router as evidence_router
 from safeguard.evidence.selectors import ContentNotFound
@@ -42,13 +46,18 @@ from safeguard.triage.services import OverrideError, PolicyConflict
 
 
 class _ExplainingParser(Parser):
-    """Keeps the JSON decoder's message, so a malformed body gets a 400 that says where."""
+    """The one reader of JSON bodies for every operation: `application/json` in UTF-8 or 415;
+    duplicate keys, nesting deeper than 32, NaN/Infinity and absurd numbers are a 400 that
+    says what is wrong (see `safeguard.config.json_body`)."""
 
     def parse_body(self, request: HttpRequest) -> Any:
         try:
-            return super().parse_body(request)
-        except ValueError as exc:
-            request._safeguard_parse_error = str(exc)  # type: ignore[attr-defined]
+            check_media_type(request.content_type, (request.content_params or {}).get("charset"))
+            return decode_json(request.body)
+        except BodyRefused as exc:
+            # Ninja turns any parser exception into a bare 400; the handler below answers with
+            # this status and message instead.
+            request._safeguard_body_refused = exc  # type: ignore[attr-defined]
             raise
 
 
@@ -67,6 +76,7 @@ for router in (
     evidence_router,
     cases_router,
     queues_router,
+    grants_router,
     triage_router,
     rota_router,
     matching_router,
@@ -104,11 +114,10 @@ def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    message = str(exc)
-    parse_error = getattr(request, "_safeguard_parse_error", None)
-    if exc.status_code == 400 and parse_error:
-        message = f"malformed JSON: {parse_error}"
-    return api.create_response(request, {"detail": message}, status=exc.status_code)
+    refused: BodyRefused | None = getattr(request, "_safeguard_body_refused", None)
+    if exc.status_code == 400 and refused is not None:
+        return api.create_response(request, {"detail": refused.message}, status=refused.status)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
 def _unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -163,5 +172,8 @@ for exc_type, code in (
     (MediaError, 422),
     (DecisionError, 422),
     (ActionError, 422),
+    (ActionNotFound, 404),
+    (GrantNotFound, 404),
+    (GrantRefused, 422),
 ):
     api.add_exception_handler(exc_type, _status(code))

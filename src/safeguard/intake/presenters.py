@@ -6,6 +6,7 @@ from safeguard.cases.models import Case
 from safeguard.evidence.models import ContentItem
 from safeguard.intake.models import Escalation
 from safeguard.intake.schemas import (
+    ClaimOut,
     ContentOut,
     ContentRef,
     EscalationDetail,
@@ -36,6 +37,16 @@ def content_out(item: ContentItem) -> ContentOut:
                 allow_listed=m.suppressed_by_id is not None,
             )
             for m in item.matches.all()
+        ],
+        claims=[
+            ClaimOut(
+                caller=c.caller.username,
+                kind=c.kind,
+                sha256=c.sha256 or None,
+                differs=c.differs,
+                recorded_at=c.recorded_at,
+            )
+            for c in item.claims.all()
         ],
     )
 

@@ -9,44 +9,53 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from safeguard.config.fields import IDENTIFIER, STORABLE, ApiIn, Choice, Timestamp
 from safeguard.intake.enums import Category, Channel, ContentKind, LERequestType, SubjectRole
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
 
-PlatformId = Annotated[str, Field(min_length=1, max_length=200)]
+# Identifiers name things (accounts, content, agencies): no control, format or bidi characters.
+PlatformId = Annotated[str, Field(min_length=1, max_length=200), IDENTIFIER]
+# Free text is evidence and is kept exactly as sent; only NUL, which cannot be stored, is refused.
+SummaryText = Annotated[str, Field(max_length=20_000), STORABLE]
+ContentText = Annotated[str, Field(max_length=100_000), STORABLE]
 
 
 def _iso_country(value: str) -> str:
-    upper = value.upper()
-    if not _COUNTRY.match(upper):
+    if not _COUNTRY.fullmatch(value):
         raise ValueError("must be an ISO-3166 alpha-2 code such as 'GB' or 'US'")
-    return upper
+    return value.upper()
 
 
 CountryCode = Annotated[
-    str, AfterValidator(_iso_country), Field(description="ISO-3166 alpha-2, e.g. GB")
+    str,
+    Field(max_length=2, description="ISO-3166 alpha-2, e.g. GB"),
+    AfterValidator(_iso_country),
 ]
 
 
-class _Strict(BaseModel):
-    # Unknown fields are refused rather than dropped, so a caller's typo is never silently lost.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _Strict(ApiIn):
+    # Strict types and unknown fields refused (ApiIn), so a caller's typo or a number sent as a
+    # string is never silently reinterpreted; surrounding whitespace carries no meaning.
+    model_config = ConfigDict(str_strip_whitespace=True)
 
 
 class SubjectIn(_Strict):
     platform_id: PlatformId
-    role: SubjectRole
+    role: Choice[SubjectRole]
     age: Annotated[int, Field(ge=0, le=130)] | None = None
     country: CountryCode | None = None
 
 
 class ContentIn(_Strict):
     platform_id: PlatformId
-    kind: ContentKind
-    text: Annotated[str, Field(max_length=100_000)] | None = None
+    kind: Choice[ContentKind]
+    text: ContentText | None = None
     live: bool = False
-    sha256: str | None = Field(default=None, description="lowercase hex SHA-256 of the media bytes")
+    sha256: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="lowercase hex SHA-256 of the media bytes"
+    )
 
     @field_validator("sha256")
     @classmethod
@@ -54,35 +63,30 @@ class ContentIn(_Strict):
         if value is None:
             return None
         lower = value.lower()
-        if not _SHA256.match(lower):
+        if not _SHA256.fullmatch(lower):
             raise ValueError("must be 64 hexadecimal characters (SHA-256)")
         return lower
 
 
 class LawEnforcementIn(_Strict):
-    agency: Annotated[str, Field(min_length=1, max_length=300)]
+    agency: Annotated[str, Field(min_length=1, max_length=300), IDENTIFIER]
     country: CountryCode
-    request_type: LERequestType
-    contact: Annotated[str, Field(min_length=1, max_length=300)]
+    request_type: Choice[LERequestType]
+    contact: Annotated[str, Field(min_length=1, max_length=300), IDENTIFIER]
 
 
 class EscalationIn(_Strict):
-    channel: Channel
-    external_id: Annotated[str, Field(min_length=1, max_length=200)]
-    category: Category
-    summary: Annotated[str, Field(max_length=20_000)]
-    occurred_at: datetime | None = None
+    channel: Choice[Channel]
+    external_id: Annotated[str, Field(min_length=1, max_length=200), IDENTIFIER]
+    category: Choice[Category]
+    summary: SummaryText
+    occurred_at: Timestamp | None = Field(
+        default=None, description="ISO-8601 with a time zone offset, from 1970 to a day from now"
+    )
     subjects: Annotated[list[SubjectIn], Field(max_length=100)] = []
     content: Annotated[list[ContentIn], Field(max_length=500)] = []
     # Validated even when absent, so a law-enforcement escalation without its block is refused.
     law_enforcement: LawEnforcementIn | None = Field(default=None, validate_default=True)
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must include a time zone offset, e.g. 2026-11-24T09:30:00Z")
-        return value
 
     @field_validator("content")
     @classmethod
@@ -147,6 +151,16 @@ class MatchOut(BaseModel):
     allow_listed: bool
 
 
+class ClaimOut(BaseModel):
+    """Another source's description of the item that differs from, or adds to, its owner's."""
+
+    caller: str
+    kind: ContentKind
+    sha256: str | None
+    differs: list[str] = Field(description="what differed from the owner's description then")
+    recorded_at: datetime
+
+
 class ContentOut(BaseModel):
     id: uuid.UUID
     platform_id: str
@@ -156,6 +170,7 @@ class ContentOut(BaseModel):
     sha256: str | None = Field(description="of the stored media, else the declared hash")
     has_media: bool
     matches: list[MatchOut] = []
+    claims: list[ClaimOut] = []
 
 
 class EscalationDetail(BaseModel):
