@@ -24,8 +24,11 @@ from safeguard.matching.signal_types import (
     OversizedMedia,
     TruncatedMedia,
     UnsupportedMediaFormat,
+    get_signal_type,
 )
 from safeguard.matching.video import (
+    DEFAULT_MATCH_DISTANCE,
+    DEFAULT_QUERY_SHARE,
     CorruptVideo,
     FrameHash,
     TruncatedVideo,
@@ -237,15 +240,28 @@ def test_display_rotation_is_applied_before_hashing(tmp_path: Path) -> None:
 # --- Matching -----------------------------------------------------------------------------------
 
 
+# The farthest a frame of the halved, low-bitrate VP9 copy may fall from its original frame.
+REENCODED_FRAME_BOUND = 48
+
+
 def test_reencoded_copy_at_another_size_and_bitrate_matches(videos: dict[str, Path]) -> None:
     original = hash_video(videos["original"])
     reencoded = hash_video(videos["reencoded"])
 
     result = video_match(reencoded, original, candidate_share=0.8)
 
+    # What the product promises, not one encoder's bits (libvpx's output differs by CPU): the
+    # copy matches at the configured shares, and each of its frames stays near the original's
+    # (unrelated pictures are about 128 bits apart; most frames fall within the threshold).
     assert result.matched
-    assert result.query_matched_share == 1.0
-    assert result.candidate_matched_share == 1.0
+    assert result.query_matched_share >= DEFAULT_QUERY_SHARE
+    assert result.candidate_matched_share >= 0.8
+    nearest = sorted(
+        min(get_signal_type("pdq").distance(frame.hash, known.hash) for known in original.frames)
+        for frame in reencoded.frames
+    )
+    assert nearest[len(nearest) // 2] <= DEFAULT_MATCH_DISTANCE
+    assert nearest[-1] <= REENCODED_FRAME_BOUND
 
 
 def test_different_video_does_not_match(videos: dict[str, Path]) -> None:
@@ -263,12 +279,13 @@ def test_clip_matches_by_query_share_but_not_by_candidate_share(videos: dict[str
     strict = video_match(clip, original, candidate_share=0.8)
 
     assert len(clip.frames) == 4
-    # All four seconds of the clip are in the original: 4 of its 8 distinct frames.
+    # All four seconds of the clip are in the original: about 4 of its 8 distinct frames. The
+    # clip is re-encoded, so the shares are bounded rather than exact (encoders differ by CPU).
     assert default.matched
-    assert default.query_matched_share == 1.0
-    assert default.candidate_matched_share == 0.5
+    assert default.query_matched_share >= DEFAULT_QUERY_SHARE
+    assert 0.375 <= default.candidate_matched_share <= 0.625
     assert not strict.matched
-    assert (strict.query_matched_share, strict.candidate_matched_share) == (1.0, 0.5)
+    assert strict.candidate_matched_share < 0.8
     # The other way round, the original's share is what the clip's was.
     assert not video_match(original, clip).matched
 
