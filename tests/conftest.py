@@ -95,6 +95,14 @@ def snapshot_counts() -> Callable[[], dict[str, int]]:
     return counts
 
 
+def case_of(filed: Any) -> Case:
+    """The case an escalation filed through the API joined, read from the database: the
+    filer's answer does not say (a caller who files does not read cases)."""
+    body = filed.json() if hasattr(filed, "json") else filed
+    escalation = Escalation.objects.select_related("case_link__case").get(pk=body["id"])
+    return escalation.case_link.case
+
+
 def escalation_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "channel": "user_report",

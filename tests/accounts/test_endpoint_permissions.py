@@ -244,7 +244,7 @@ def world(service_api: Any, settings: Any) -> dict[str, dict[str, str]]:
     from safeguard.actions.models import Action
     from safeguard.cases.models import Case
     from safeguard.config.demo import pattern_png
-    from tests.conftest import escalation_body
+    from tests.conftest import case_of, escalation_body
     from tests.factories import UserFactory
     from tests.tasks import run_tasks
 
@@ -269,9 +269,9 @@ def world(service_api: Any, settings: Any) -> dict[str, dict[str, str]]:
             {"file": SimpleUploadedFile("x.png", pattern_png("circles", 3 + n))},
         )
         assert uploaded.status_code in (200, 201), uploaded.content
-        Case.objects.filter(pk=body["case_id"]).update(queue=queue)
+        Case.objects.filter(pk=case_of(body).pk).update(queue=queue)
         action = Action.objects.create(
-            case_id=body["case_id"],
+            case_id=str(case_of(body).pk),
             kind="ban_account",
             target_type="account",
             target_id=f"user:world{n}",
@@ -281,7 +281,7 @@ def world(service_api: Any, settings: Any) -> dict[str, dict[str, str]]:
             created_at=timezone.now(),
         )
         found[queue] = {
-            "case": body["case_id"],
+            "case": str(case_of(body).pk),
             "escalation": body["id"],
             "content": content_id,
             "action": str(action.pk),

@@ -14,7 +14,7 @@ from safeguard.audit.events import AuditEventType
 from safeguard.audit.models import AuditEvent
 from safeguard.audit.selectors import audit_chain_verify
 from safeguard.cases.models import Case
-from tests.conftest import ApiClient, escalation_body
+from tests.conftest import ApiClient, case_of, escalation_body
 from tests.receiver import receiver
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -44,7 +44,7 @@ def claimed_case(service_api: ApiClient, reviewer: ApiClient) -> dict[str, Any]:
             content=[{"platform_id": "img:reported", "kind": "image"}],
         ),
     ).json()
-    Case.objects.filter(pk=created["case_id"]).update(queue="general")
+    Case.objects.filter(pk=case_of(created).pk).update(queue="general")
     claimed = reviewer.post("/api/v1/queues/general/next", {})
     assert claimed.status_code == 200
     return dict(claimed.json())

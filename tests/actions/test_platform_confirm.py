@@ -15,7 +15,7 @@ from safeguard.actions.models import Action
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.models import AuditEvent
 from safeguard.cases.models import Case
-from tests.conftest import ApiClient, escalation_body
+from tests.conftest import ApiClient, case_of, escalation_body
 from tests.factories import UserFactory
 
 OTHER = "elsewhere"
@@ -39,7 +39,7 @@ def decided(service: ApiClient, specialist: ApiClient, n: int, actions: list[str
         ),
     )
     assert created.status_code == 201, created.content
-    case_id = created.json()["case_id"]
+    case_id = str(case_of(created.json()).pk)
     Case.objects.filter(pk=case_id).update(queue="general")
     assert specialist.post("/api/v1/queues/general/next", {}).json()["id"] == case_id
     decision = specialist.post(

@@ -27,7 +27,7 @@ from safeguard.audit.events import AuditSource
 from safeguard.cases.models import Case
 from safeguard.cases.workflow import CaseState
 from safeguard.config.demo import pattern_png
-from tests.conftest import ApiClient, escalation_body
+from tests.conftest import ApiClient, case_of, escalation_body
 from tests.factories import UserFactory
 from tests.tasks import run_tasks
 
@@ -304,10 +304,10 @@ def review_case(service_api: ApiClient) -> Callable[..., ReviewCase]:
             assert uploaded.status_code in (200, 201), uploaded.content
             run_tasks()  # the previews are rendered off the request path
         # Triage has ranked the case; the test chooses the queue it waits in.
-        case = Case.objects.get(pk=body["case_id"])
+        case = case_of(body)
         assert case.state == CaseState.TRIAGED, case.state
         Case.objects.filter(pk=case.pk).update(queue=queue)
-        return ReviewCase(case_id=body["case_id"], image_id=image_id)
+        return ReviewCase(case_id=str(case_of(body).pk), image_id=image_id)
 
     return make
 

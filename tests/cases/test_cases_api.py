@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from safeguard.accounts.permissions import Role
-from tests.conftest import escalation_body, sign_in_verified
+from tests.conftest import case_of, escalation_body, sign_in_verified
 from tests.factories import UserFactory
 
 
@@ -27,7 +27,7 @@ def test_a_case_with_its_escalations_in_order(service_api: Any, specialist_api: 
     first = _file(service_api, 1, "user:a")
     second = _file(service_api, 2, "user:a")
 
-    response = specialist_api.get(f"/api/v1/cases/{first['case_id']}")
+    response = specialist_api.get(f"/api/v1/cases/{case_of(first).pk}")
 
     assert response.status_code == 200
     body = response.json()
@@ -73,10 +73,10 @@ def test_a_signed_in_person_reads_cases_with_the_session(service_api: Any) -> No
     client = Client()
     sign_in_verified(client, UserFactory(role=Role.LEAD.value))
 
-    assert client.get(f"/api/v1/cases/{created['case_id']}").status_code == 200
+    assert client.get(f"/api/v1/cases/{case_of(created).pk}").status_code == 200
     home = client.get("/")
     assert home.status_code == 200
-    assert created["case_id"] in home.content.decode()
+    assert str(case_of(created).pk) in home.content.decode()
 
 
 def test_a_session_post_without_csrf_token_is_refused(db: None) -> None:

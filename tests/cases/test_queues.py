@@ -16,7 +16,7 @@ from safeguard.audit.models import AuditEvent
 from safeguard.audit.selectors import audit_chain_verify
 from safeguard.cases.models import Case, Queue
 from safeguard.cases.queues import queue_claim_next
-from tests.conftest import ApiClient, escalation_body
+from tests.conftest import ApiClient, case_of, escalation_body
 from tests.factories import UserFactory
 
 URL = "/api/v1/escalations"
@@ -33,7 +33,7 @@ def file(service_api: ApiClient, n: int, **overrides: Any) -> dict[str, Any]:
     body.update(overrides)
     response = service_api.post(URL, body)
     assert response.status_code == 201, response.content
-    return dict(response.json())
+    return {**response.json(), "case_id": str(case_of(response).pk)}
 
 
 def force(case_id: str, **fields: Any) -> None:
@@ -163,12 +163,12 @@ def test_lowering_priority_is_a_persons_audited_override(
     service_api: ApiClient, api_for: Any
 ) -> None:
     created = file(service_api, 1, category="imminent_danger")
-    assert created["priority"] == "P0"
+    assert case_of(created).priority == "P0"
     lead = api_for(Role.LEAD)
 
-    no_reason = lead.post(f"/api/v1/cases/{created['case_id']}/priority", {"priority": "P3"})
+    no_reason = lead.post(f"/api/v1/cases/{case_of(created).pk}/priority", {"priority": "P3"})
     lowered = lead.post(
-        f"/api/v1/cases/{created['case_id']}/priority",
+        f"/api/v1/cases/{case_of(created).pk}/priority",
         {"priority": "P3", "reason": "duplicate of a resolved report"},
     )
 
@@ -187,7 +187,7 @@ def test_lowering_priority_is_a_persons_audited_override(
             category="imminent_danger",
         ),
     ).json()
-    assert again["priority"] == "P0"
+    assert case_of(again).priority == "P0"
 
 
 def test_automatic_triage_never_lowers(service_api: ApiClient) -> None:
@@ -202,8 +202,8 @@ def test_automatic_triage_never_lowers(service_api: ApiClient) -> None:
         ),
     ).json()
 
-    assert first["priority"] == later["priority"] == "P0"
-    assert later["case_id"] == first["case_id"]
+    assert case_of(first).priority == case_of(later).priority == "P0"
+    assert case_of(later) == case_of(first)
 
 
 def test_queue_summaries(service_api: ApiClient, specialist_api: ApiClient) -> None:

@@ -17,7 +17,7 @@ from safeguard.audit.models import AuditEvent
 from safeguard.audit.selectors import audit_chain_verify
 from safeguard.cases.models import Case, ReadGrant
 from safeguard.cases.queues import queue_save
-from tests.conftest import ApiClient, escalation_body, sign_in_verified
+from tests.conftest import ApiClient, case_of, escalation_body, sign_in_verified
 
 READ = AuditEventType.CASE_READ_UNDER_GRANT
 
@@ -33,8 +33,8 @@ def _case_in(service_api: ApiClient, queue: str, n: int) -> dict[str, str]:
             content=[{"platform_id": f"thread:g{n}", "kind": "message_thread", "text": "hi"}],
         ),
     ).json()
-    Case.objects.filter(pk=created["case_id"]).update(queue=queue)
-    return {"case": created["case_id"], "escalation": created["id"]}
+    Case.objects.filter(pk=case_of(created).pk).update(queue=queue)
+    return {"case": str(case_of(created).pk), "escalation": created["id"]}
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from safeguard.accounts.permissions import Role
 from safeguard.cases.models import Case, Decision, Queue
-from tests.conftest import ApiClient, escalation_body, sign_in_verified
+from tests.conftest import ApiClient, case_of, escalation_body, sign_in_verified
 
 
 def _case(service_api: ApiClient, n: int, queue: str, suspect: str | None = None) -> str:
@@ -25,8 +25,8 @@ def _case(service_api: ApiClient, n: int, queue: str, suspect: str | None = None
             content=[{"platform_id": f"thread:v{n}", "kind": "message_thread", "text": "hi"}],
         ),
     ).json()
-    Case.objects.filter(pk=created["case_id"]).update(queue=queue)
-    return str(created["case_id"])
+    Case.objects.filter(pk=case_of(created).pk).update(queue=queue)
+    return str(case_of(created).pk)
 
 
 @pytest.mark.parametrize("queue", ["", "a-queue-nobody-created"])

@@ -20,7 +20,7 @@ from safeguard.cases.workflow import (
     diagram_markdown,
     next_state,
 )
-from tests.conftest import escalation_body
+from tests.conftest import case_of, escalation_body
 from tests.factories import UserFactory
 
 T = CaseTransition
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def case(service_api: Any) -> Case:
     body = service_api.post("/api/v1/escalations", escalation_body()).json()
-    return Case.objects.get(pk=body["case_id"])
+    return case_of(body)
 
 
 def test_intake_triages_a_new_case(case: Case) -> None:

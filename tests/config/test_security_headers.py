@@ -37,7 +37,7 @@ from safeguard.cases.models import Case
 from safeguard.config.csp import RoutePolicyMiddleware
 from safeguard.config.demo import pattern_png
 from tests.cli import clean_env, safeguard
-from tests.conftest import ApiClient, escalation_body, sign_in_verified
+from tests.conftest import ApiClient, case_of, escalation_body, sign_in_verified
 from tests.factories import UserFactory
 from tests.matching.test_video import timeline, write_video
 from tests.tasks import run_tasks
@@ -197,7 +197,7 @@ def _file_case(
         {"file": SimpleUploadedFile(name, body, content_type=content_type)},
     )
     assert uploaded.status_code in (200, 201), uploaded.content
-    case_id = created.json()["case_id"]
+    case_id = str(case_of(created.json()).pk)
     Case.objects.filter(pk=case_id).update(queue=queue)
     return case_id, content_id
 

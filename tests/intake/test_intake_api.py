@@ -12,7 +12,7 @@ from safeguard.audit.models import AuditEvent
 from safeguard.cases.models import Case
 from safeguard.evidence.models import ContentItem
 from safeguard.intake.models import Escalation, ImmutableRecord
-from tests.conftest import escalation_body
+from tests.conftest import case_of, escalation_body
 
 URL = "/api/v1/escalations"
 LE_BLOCK = {
@@ -28,10 +28,11 @@ def test_accepts_an_escalation_and_opens_a_case(service_api: Any) -> None:
 
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == {"id", "case_id", "priority", "deadlines", "explanation", "content"}
+    # The filer learns its own escalation and its own content ids, nothing of the case.
+    assert set(body) == {"id", "status", "content"}
+    assert body["status"] == "accepted"
     escalation = Escalation.objects.get(pk=body["id"])
     assert escalation.caller == service_api.user
-    assert str(escalation.case_link.case_id) == body["case_id"]
     assert body["content"][0]["platform_id"] == "thread:1"
     assert escalation.payload["subjects"][1]["country"] == "GB"
     types = list(AuditEvent.objects.values_list("event_type", flat=True).order_by("seq"))
@@ -42,9 +43,11 @@ def test_accepts_an_escalation_and_opens_a_case(service_api: Any) -> None:
         AuditEventType.CASE_TRANSITIONED,
         AuditEventType.CASE_TRIAGED,
     ]
-    assert body["priority"] in {"P0", "P1", "P2", "P3"}
-    assert body["explanation"]
-    assert set(body["deadlines"]) == {"first_action", "warn"}
+    case = case_of(body)
+    assert case.priority in {"P0", "P1", "P2", "P3"}
+    assert case.explanation
+    assert case.first_action_due is not None
+    assert case.warn_at is not None
 
 
 def test_resending_the_same_external_id_returns_200_and_the_same_ids(
@@ -57,7 +60,7 @@ def test_resending_the_same_external_id_returns_200_and_the_same_ids(
 
     assert first.status_code == 201
     assert again.status_code == 200
-    assert again.json() == first.json()
+    assert again.json() == {**first.json(), "status": "already_accepted"}
     assert snapshot_counts() == before
 
 
@@ -83,7 +86,7 @@ def test_the_same_external_id_from_another_caller_is_a_new_escalation(api_for: A
     assert (a.status_code, b.status_code) == (201, 201)
     assert a.json()["id"] != b.json()["id"]
     # Both name suspect user:s1, so both join the one open case about that suspect.
-    assert a.json()["case_id"] == b.json()["case_id"]
+    assert case_of(a.json()) == case_of(b.json())
 
 
 def test_an_escalation_about_a_suspect_with_an_open_case_joins_it(service_api: Any) -> None:
@@ -105,9 +108,9 @@ def test_an_escalation_about_a_suspect_with_an_open_case_joins_it(service_api: A
         ),
     ).json()
 
-    assert second["case_id"] == first["case_id"]
-    assert other["case_id"] != first["case_id"]
-    case = Case.objects.get(pk=first["case_id"])
+    assert case_of(second) == case_of(first)
+    assert case_of(other) != case_of(first)
+    case = case_of(first)
     assert case.links.count() == 2
 
 
@@ -125,16 +128,16 @@ def test_a_victim_named_in_two_reports_does_not_merge_them(service_api: Any) -> 
         ),
     ).json()
 
-    assert a["case_id"] != b["case_id"]
+    assert case_of(a) != case_of(b)
 
 
 def test_a_closed_case_is_not_joined(service_api: Any) -> None:
     first = service_api.post(URL, escalation_body()).json()
-    Case.objects.filter(pk=first["case_id"]).update(state="closed")
+    Case.objects.filter(pk=case_of(first).pk).update(state="closed")
 
     second = service_api.post(URL, escalation_body(external_id="ext-2", content=[])).json()
 
-    assert second["case_id"] != first["case_id"]
+    assert case_of(second) != case_of(first)
 
 
 def test_text_only_escalations_are_first_class(service_api: Any) -> None:
@@ -143,7 +146,7 @@ def test_text_only_escalations_are_first_class(service_api: Any) -> None:
     )
 
     assert response.status_code == 201
-    assert Case.objects.filter(pk=response.json()["case_id"]).exists()
+    assert Case.objects.filter(pk=case_of(response.json()).pk).exists()
 
 
 def test_law_enforcement_escalation_with_its_block(service_api: Any) -> None:

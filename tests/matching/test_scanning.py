@@ -22,7 +22,7 @@ from safeguard.matching.formats import BankFormat
 from safeguard.matching.models import ContentMatch
 from safeguard.matching.services import bank_add_media, bank_create, bank_import
 from tests.cli import clean_env, safeguard
-from tests.conftest import ApiClient, escalation_body
+from tests.conftest import ApiClient, case_of, escalation_body
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -67,7 +67,7 @@ def test_an_upload_matching_a_verified_bank_becomes_a_p1_automated_escalation(
     bank = bank_create(name="known", verified=True, actor=None, source=AuditSource.CLI)
     bank_add_media(bank=bank, data=KNOWN, actor=None, source=AuditSource.CLI)
     first = upload(service_api, KNOWN, 1)
-    assert first["priority"] == "P3"
+    assert case_of(first).priority == "P3"
 
     run_worker()
 
@@ -75,8 +75,8 @@ def test_an_upload_matching_a_verified_bank_becomes_a_p1_automated_escalation(
     assert [(m.signal_type, m.distance) for m in matches] == [("md5", 0), ("pdq", 0), ("sha256", 0)]
     automated = Escalation.objects.get(channel="automated")
     assert {m.escalation for m in matches} == {automated}
-    assert automated.case_link.case_id == __import__("uuid").UUID(first["case_id"])
-    case = api_for(Role.SPECIALIST).get(f"/api/v1/cases/{first['case_id']}").json()
+    assert automated.case_link.case == case_of(first)
+    case = api_for(Role.SPECIALIST).get(f"/api/v1/cases/{case_of(first).pk}").json()
     assert case["priority"] == "P1"
     assert "verified hash bank" in case["explanation"]
     item = case["escalations"][0]["content"][0]

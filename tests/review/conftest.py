@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from safeguard.cases.models import Case
 from safeguard.config.demo import pattern_png
-from tests.conftest import ApiClient, escalation_body
+from tests.conftest import ApiClient, case_of, escalation_body
 from tests.tasks import run_tasks
 
 IMAGE = pattern_png("circles", 4)
@@ -40,8 +40,8 @@ def case_with_image(service_api: ApiClient) -> dict[str, Any]:
         {"file": SimpleUploadedFile("x.png", IMAGE, content_type="image/png")},
     )
     run_tasks()  # the previews are rendered off the request path
-    Case.objects.filter(pk=created["case_id"]).update(queue="general")
-    return {"case_id": created["case_id"], "image_id": image_id}
+    Case.objects.filter(pk=case_of(created).pk).update(queue="general")
+    return {"case_id": str(case_of(created).pk), "image_id": image_id}
 
 
 def _img_src(html: str, klass: str) -> str:

@@ -14,7 +14,7 @@ from PIL import Image
 from safeguard.accounts.permissions import Role
 from safeguard.cases.models import Case
 from safeguard.review.models import ExposureDay
-from tests.conftest import sign_in_verified
+from tests.conftest import case_of, sign_in_verified
 from tests.factories import UserFactory
 from tests.review.conftest import img_src
 from tests.tasks import run_tasks
@@ -173,13 +173,13 @@ def test_a_video_shows_a_blurred_strip_then_muted_and_paused(
     )
     run_tasks()  # the key-frame strip is rendered off the request path
     client, _ = person()
-    url = f"/console/cases/{created['case_id']}/"
+    url = f"/console/cases/{case_of(created).pk}/"
 
     strip = client.get(img_src(client.get(url).content.decode(), "protected"))
     with Image.open(io.BytesIO(strip.content)) as image:
         assert image.mode == "L"
         assert image.width > image.height  # a row of frames
-    client.post(f"/console/cases/{created['case_id']}/reveal/{vid}")
+    client.post(f"/console/cases/{case_of(created).pk}/reveal/{vid}")
     html = client.get(url).content.decode()
 
     assert '<video class="media revealed" controls muted preload="metadata"' in html

@@ -18,7 +18,7 @@ from safeguard.audit.models import AuditEvent
 from safeguard.cases.grants import read_grant_create
 from safeguard.cases.models import Case, Queue
 from safeguard.evidence.models import ContentItem
-from tests.conftest import ApiClient, escalation_body, sign_in_verified
+from tests.conftest import ApiClient, case_of, escalation_body, sign_in_verified
 from tests.factories import UserFactory
 from tests.review.conftest import IMAGE, img_src
 
@@ -119,7 +119,7 @@ def test_decide_with_submit_and_next(
             subjects=[{"platform_id": "user:s2", "role": "suspect"}],
         ),
     ).json()
-    Case.objects.filter(pk=other["case_id"]).update(queue="general")
+    Case.objects.filter(pk=case_of(other).pk).update(queue="general")
     specialist = console(Role.SPECIALIST)
     first = specialist.post("/console/queues/general/start")
     first_id = first["Location"].split("/")[3]
@@ -192,7 +192,7 @@ def test_the_queues_page_query_count_does_not_grow(
                 subjects=[{"platform_id": f"user:q{n}", "role": "suspect"}],
             ),
         ).json()
-        Case.objects.filter(pk=created["case_id"]).update(queue="general")
+        Case.objects.filter(pk=case_of(created).pk).update(queue="general")
     specialist = console(Role.SPECIALIST)
 
     # session, user, OTP device, exposure, queues, members, counts, oldest, at risk, breached

@@ -12,7 +12,7 @@ from safeguard.accounts.permissions import Role
 from safeguard.cases.models import Case
 from safeguard.review.templatetags.visible import visible
 from safeguard.signals.invisible import describe, first_invisible, is_invisible, runs
-from tests.conftest import ApiClient, escalation_body, sign_in_verified
+from tests.conftest import ApiClient, case_of, escalation_body, sign_in_verified
 from tests.factories import UserFactory
 
 RLO = "\u202e"
@@ -85,11 +85,11 @@ def test_the_case_page_shows_bidi_characters_and_keeps_the_highlight(
             content=[{"platform_id": "t:1", "kind": "message_thread", "text": text}],
         ),
     ).json()
-    Case.objects.filter(pk=created["case_id"]).update(queue="general")
+    Case.objects.filter(pk=case_of(created).pk).update(queue="general")
     specialist = Client()
     sign_in_verified(specialist, UserFactory(role=Role.SPECIALIST.value))
 
-    html = specialist.get(f"/console/cases/{created['case_id']}/").content.decode()
+    html = specialist.get(f"/console/cases/{case_of(created).pk}/").content.decode()
 
     assert RLO not in html
     assert f"Report {MARKER}txt.exe" in html

@@ -14,7 +14,7 @@ from safeguard.audit.events import AuditEventType
 from safeguard.audit.models import AuditEvent
 from safeguard.audit.selectors import audit_chain_verify
 from safeguard.rota.models import Page
-from tests.conftest import ApiClient, escalation_body, sign_in_verified
+from tests.conftest import ApiClient, case_of, escalation_body, sign_in_verified
 from tests.factories import UserFactory
 from tests.receiver import receiver
 
@@ -63,12 +63,12 @@ def test_unacknowledged_p0_pages_the_next_person_and_the_lead(
 
         created = service_api.post("/api/v1/escalations", EMERGENCY)
         assert created.status_code == 201
-        assert created.json()["priority"] == "P0"
+        assert case_of(created.json()).priority == "P0"
 
         run_worker()
         assert [b["to"] for b in hook.bodies()] == ["first.oncall"]
         assert all(r.signature_ok for r in hook.received)
-        assert hook.bodies()[0]["case_id"] == created.json()["case_id"]
+        assert hook.bodies()[0]["case_id"] == str(case_of(created.json()).pk)
         assert [m.to for m in mail.outbox] == [["first@safeguard.example"]]
 
         time.sleep(1.2)  # the acknowledgement window passes with no answer

@@ -20,7 +20,7 @@ from safeguard.triage.deadlines import DeadlineKind, case_deadline_fire
 from safeguard.triage.models import TriagePolicy, TriageRecord
 from safeguard.triage.services import default_policy_source
 from tests.cli import clean_env, safeguard
-from tests.conftest import ApiClient, escalation_body
+from tests.conftest import ApiClient, case_of, escalation_body
 from tests.factories import UserFactory
 
 URL = "/api/v1/escalations"
@@ -34,14 +34,16 @@ def test_intake_answers_with_priority_deadlines_and_explanation(service_api: Api
     before = timezone.now()
     body = service_api.post(URL, escalation_body(category="imminent_danger")).json()
 
-    assert body["priority"] == "P0"
-    assert "P0 because" in body["explanation"]
-    due = timezone.datetime.fromisoformat(body["deadlines"]["first_action"])
+    case = case_of(body)
+    assert case.priority == "P0"
+    assert "P0 because" in case.explanation
+    due = case.first_action_due
+    assert due is not None
     assert timedelta(minutes=14) < due - before <= timedelta(minutes=15, seconds=5)
     record = TriageRecord.objects.get()
     assert record.policy_version == "default-1"
     assert "imminent_danger" in record.rules_matched
-    assert Case.objects.get(pk=body["case_id"]).queue == "emergency"
+    assert case_of(body).queue == "emergency"
 
 
 def test_self_harm_after_sextortion_in_the_same_case_is_p0(service_api: ApiClient) -> None:
@@ -60,6 +62,7 @@ def test_self_harm_after_sextortion_in_the_same_case_is_p0(service_api: ApiClien
             ],
         ),
     ).json()
+    first_priority = case_of(first).priority
     second = service_api.post(
         URL,
         escalation_body(
@@ -72,12 +75,12 @@ def test_self_harm_after_sextortion_in_the_same_case_is_p0(service_api: ApiClien
         ),
     ).json()
 
-    assert first["priority"] == "P1"
-    assert second["case_id"] == first["case_id"]
-    assert second["priority"] == "P0"
-    assert "sextortion context" in second["explanation"]
+    assert first_priority == "P1"
+    assert case_of(second) == case_of(first)
+    assert case_of(second).priority == "P0"
+    assert "sextortion context" in case_of(second).explanation
     # The P0 raised the case and paged; the first-action clock moved earlier, never later.
-    case = Case.objects.get(pk=first["case_id"])
+    case = case_of(first)
     assert case.priority == "P0"
     assert case.queue == "emergency"
 
@@ -86,7 +89,7 @@ def test_deadline_tasks_are_scheduled_at_warning_and_due(service_api: ApiClient)
     body = service_api.post(
         URL, escalation_body(category="other", content=[], summary="A report.")
     ).json()
-    case = Case.objects.get(pk=body["case_id"])
+    case = case_of(body)
 
     scheduled = {
         t.task_path.rsplit(".", 1)[-1]: t.run_after
@@ -103,10 +106,8 @@ def test_deadline_tasks_are_scheduled_at_warning_and_due(service_api: ApiClient)
 def test_warning_then_breach_notify_and_raise_visibility(service_api: ApiClient) -> None:
     lead = UserFactory(username="queue.lead", role=Role.LEAD.value)
     Queue.objects.filter(name="general").update(lead=lead)
-    case = Case.objects.get(
-        pk=service_api.post(
-            URL, escalation_body(category="other", content=[], summary="A report.")
-        ).json()["case_id"]
+    case = case_of(
+        service_api.post(URL, escalation_body(category="other", content=[], summary="A report."))
     )
     due = case.first_action_due.isoformat()  # type: ignore[union-attr]
 
@@ -129,10 +130,8 @@ def test_warning_then_breach_notify_and_raise_visibility(service_api: ApiClient)
 def test_an_old_deadline_does_nothing_once_acted_on_or_moved(
     service_api: ApiClient, specialist_api: ApiClient
 ) -> None:
-    case = Case.objects.get(
-        pk=service_api.post(
-            URL, escalation_body(category="other", content=[], summary="A report.")
-        ).json()["case_id"]
+    case = case_of(
+        service_api.post(URL, escalation_body(category="other", content=[], summary="A report."))
     )
     old_due = case.first_action_due.isoformat()  # type: ignore[union-attr]
 
@@ -220,7 +219,7 @@ def test_a_new_policy_takes_effect_without_a_deploy(api_for: Any, service_api: A
 
     assert put(_policy("team-2", rule)).status_code == 200
     body = service_api.post(URL, escalation_body(channel="hotline", category="other")).json()
-    assert body["priority"] == "P0"
+    assert case_of(body).priority == "P0"
     assert TriageRecord.objects.get().policy_version == "team-2"
     # The same version with different rules is refused.
     assert put(_policy("team-2")).status_code == 409
@@ -297,7 +296,7 @@ def test_prior_decisions_about_the_suspect_reach_the_policy(
         ),
     ).json()
     lead = UserFactory(role=Role.LEAD.value)
-    case = Case.objects.get(pk=first["case_id"])
+    case = case_of(first)
     Case.objects.filter(pk=case.pk).update(queue="lead")
     case_decide(
         case=case,
@@ -315,6 +314,6 @@ def test_prior_decisions_about_the_suspect_reach_the_policy(
         ),
     ).json()
 
-    assert again["case_id"] != first["case_id"]
-    assert again["priority"] == "P1"
-    assert "found grooming before" in again["explanation"]
+    assert case_of(again) != case_of(first)
+    assert case_of(again).priority == "P1"
+    assert "found grooming before" in case_of(again).explanation

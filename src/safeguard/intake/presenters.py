@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from safeguard.cases.models import Case
 from safeguard.evidence.models import ContentItem
 from safeguard.intake.models import Escalation
 from safeguard.intake.schemas import (
@@ -77,20 +76,19 @@ def escalation_detail(escalation: Escalation) -> EscalationDetail:
     )
 
 
-def intake_response(escalation: Escalation, case: Case) -> EscalationOut:
-    """The case's current triage: automatic triage may have kept a more urgent earlier answer."""
-    items = [link.content for link in escalation.content.select_related("content")]
-    deadlines = None
-    if case.first_action_due is not None:
-        deadlines = {"first_action": case.first_action_due}
-        if case.warn_at is not None:
-            deadlines["warn"] = case.warn_at
+def intake_response(escalation: Escalation, *, created: bool) -> EscalationOut:
+    """The answer to the caller who filed `escalation`: its id and status, and the content ids
+    of the caller's own platform (to upload media to). Nothing of the case it joined, its
+    priority or its explanation: those come from other callers' reports too."""
+    platform = escalation.caller.platform
+    items = [
+        link.content
+        for link in escalation.content.select_related("content")
+        if platform and link.content.platform == platform
+    ]
     return EscalationOut(
         id=escalation.pk,
-        case_id=case.pk,
-        priority=case.priority or None,
-        deadlines=deadlines,
-        explanation=case.explanation or None,
+        status="accepted" if created else "already_accepted",
         content=[
             ContentRef(id=i.pk, platform_id=i.platform_id, has_media=i.blob_id is not None)
             for i in items

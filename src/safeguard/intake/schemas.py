@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -118,18 +118,24 @@ class EscalationIn(_Strict):
 
 
 class ContentRef(BaseModel):
+    """One of the caller's own platform's items, with the id to upload its media to."""
+
     id: uuid.UUID
     platform_id: str
     has_media: bool
 
 
 class EscalationOut(BaseModel):
+    """What the caller who filed an escalation learns: its own escalation, nothing of the case
+    it joined (callers who file do not read cases; the team's triage is not theirs to see)."""
+
     id: uuid.UUID
-    case_id: uuid.UUID
-    priority: str | None = Field(description="P0..P3; null until triage has run")
-    deadlines: dict[str, datetime] | None = Field(description="null until triage has run")
-    explanation: str | None = Field(description="why the priority; null until triage has run")
-    content: list[ContentRef]
+    status: Literal["accepted", "already_accepted"] = Field(
+        description="accepted now (201), or the same request was accepted before (200)"
+    )
+    content: list[ContentRef] = Field(
+        description="the items of the caller's own platform this escalation names"
+    )
 
 
 class SubjectOut(BaseModel):
