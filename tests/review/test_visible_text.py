@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safeguard.accounts.permissions import Role
-from safeguard.cases.models import Case
+from safeguard.cases.models import Case, Subject
 from safeguard.review.templatetags.visible import visible
 from safeguard.signals.invisible import describe, first_invisible, is_invisible, runs
 from tests.conftest import ApiClient, case_of, escalation_body, sign_in_verified
@@ -95,3 +95,41 @@ def test_the_case_page_shows_bidi_characters_and_keeps_the_highlight(
     assert f"Report {MARKER}txt.exe" in html
     # The highlighted phrase is still exactly the phrase; the marker sits where the character is.
     assert f'<mark class="signal" title="age_probing">how old are you</mark>?{MARKER}' in html
+
+
+def test_console_forms_refuse_a_nul_and_store_nothing(service_api: ApiClient) -> None:
+    created = service_api.post("/api/v1/escalations", escalation_body()).json()
+    case = case_of(created)
+    Case.objects.filter(pk=case.pk).update(queue="general")
+    specialist = Client()
+    sign_in_verified(specialist, UserFactory(role=Role.SPECIALIST.value))
+    specialist.post("/console/queues/general/start")
+
+    note = specialist.post(f"/console/cases/{case.pk}/notes", {"text": "a note\x00hidden"})
+    decided = specialist.post(
+        f"/console/cases/{case.pk}/decide",
+        {"labels": "grooming", "reason": "adult asks for secrecy\x00", "actions": []},
+    )
+
+    page = specialist.get(f"/console/cases/{case.pk}/").content.decode()
+    assert note.status_code == decided.status_code == 302
+    assert "NUL character" in page
+    assert not case.notes.exists()
+    assert not case.decisions.exists()
+
+
+def test_ids_stored_before_the_identifier_rule_show_markers_on_home(
+    service_api: ApiClient,
+) -> None:
+    created = service_api.post("/api/v1/escalations", escalation_body()).json()
+    case = case_of(created)
+    Case.objects.filter(pk=case.pk).update(queue="general")
+    # Intake now refuses such an id; a row stored before that rule can still hold one.
+    Subject.objects.filter(platform_id="user:s1").update(platform_id=f"user:{RLO}evil")
+    lead = Client()
+    sign_in_verified(lead, UserFactory(role=Role.LEAD.value))
+
+    home = lead.get("/").content.decode()
+
+    assert RLO not in home
+    assert MARKER in home

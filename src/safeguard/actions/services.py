@@ -206,6 +206,8 @@ def action_reverse(*, action: Action, actor: User, reason: str, source: AuditSou
         raise ActionError(f"{actor.username} may not reverse actions (leads only)")
     if not reason.strip():
         raise ActionError("reversing an action needs a reason")
+    if "\x00" in reason:
+        raise ActionError("the reason holds a NUL character, which cannot be stored; remove it")
     kind = REVERSALS.get(ActionKind(action.kind))
     if kind is None:
         raise ActionError(f"{action.kind} cannot be reversed")

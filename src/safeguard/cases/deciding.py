@@ -48,6 +48,8 @@ def _check(
 ) -> dict[str, ContentItem]:
     if not reason.strip():
         raise DecisionError("a decision needs a reason")
+    if "\x00" in reason:
+        raise DecisionError("the reason holds a NUL character, which cannot be stored; remove it")
     if not labels and not item_labels:
         raise DecisionError("a decision needs at least one label")
     if DecisionLabel.NOT_VIOLATING in labels and (len(labels) > 1 or item_labels or actions):
@@ -161,6 +163,8 @@ def case_escalate_to_lead(
     """The holder hands the case to the lead queue with a note, kept beside the lead's decision."""
     if not note.strip():
         raise DecisionError("escalating to a lead needs a note")
+    if "\x00" in note:
+        raise DecisionError("the note holds a NUL character, which cannot be stored; remove it")
     locked = Case.objects.select_for_update().get(pk=case.pk)
     if locked.holder_id != actor.pk or locked.state != CaseState.IN_REVIEW:
         raise DecisionError(f"{actor.username} does not hold a claim on this case")

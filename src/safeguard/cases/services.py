@@ -126,6 +126,8 @@ def case_note_add(*, case: Case, actor: User, text: str, source: AuditSource) ->
     text = text.strip()
     if not text or len(text) > MAX_NOTE:
         raise ReasonRequired(f"a note is 1 to {MAX_NOTE} characters")
+    if "\x00" in text:
+        raise ReasonRequired("the note holds a NUL character, which cannot be stored; remove it")
     note = CaseNote.objects.create(case=case, author=actor, text=text, written_at=timezone.now())
     audit_record(
         event_type=AuditEventType.CASE_NOTE_ADDED,

@@ -10,7 +10,7 @@ from safeguard.intake.schemas import (
     ContentRef,
     EscalationDetail,
     EscalationOut,
-    LawEnforcementIn,
+    LawEnforcementOut,
     MatchOut,
     SubjectOut,
 )
@@ -25,6 +25,8 @@ def content_out(item: ContentItem) -> ContentOut:
         live=item.live,
         sha256=item.blob_id or item.declared_sha256 or None,
         has_media=item.blob_id is not None,
+        detected=item.blob.detected if item.blob else None,
+        renderable=item.blob is not None and item.blob.media_kind == item.kind,
         matches=[
             MatchOut(
                 bank=m.entry.bank.name,
@@ -72,7 +74,7 @@ def escalation_detail(escalation: Escalation) -> EscalationDetail:
             for link in escalation.subjects.all()
         ],
         content=[content_out(link.content) for link in escalation.content.all()],
-        law_enforcement=LawEnforcementIn.model_validate(le) if le else None,
+        law_enforcement=LawEnforcementOut.model_validate(le) if le else None,
     )
 
 

@@ -175,8 +175,26 @@ class ContentOut(BaseModel):
     live: bool
     sha256: str | None = Field(description="of the stored media, else the declared hash")
     has_media: bool
+    detected: str | None = Field(
+        default=None,
+        description="what the stored bytes are, read from them (never the uploader's type)",
+    )
+    renderable: bool = Field(
+        default=False,
+        description="the bytes are an image or video of the item's kind; else opaque evidence",
+    )
     matches: list[MatchOut] = []
     claims: list[ClaimOut] = []
+
+
+class LawEnforcementOut(BaseModel):
+    """The law-enforcement block exactly as it was accepted (rules for new input may have grown
+    stricter since; what was stored is shown as stored)."""
+
+    agency: str
+    country: str
+    request_type: LERequestType
+    contact: str
 
 
 class EscalationDetail(BaseModel):
@@ -191,4 +209,4 @@ class EscalationDetail(BaseModel):
     received_at: datetime
     subjects: list[SubjectOut]
     content: list[ContentOut]
-    law_enforcement: LawEnforcementIn | None
+    law_enforcement: LawEnforcementOut | None

@@ -30,6 +30,7 @@ def escalation_get_for(
             "subjects__subject",
             "content__content__matches__entry__bank",  # one escalation: a few queries
             "content__content__claims__caller",
+            "content__content__blob",
         )
         .filter(pk=escalation_id, case_link__case__in=visibility.cases)
         .first()
