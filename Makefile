@@ -28,7 +28,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src/safeguard/audit/chain.py src/safeguard/evidence/vault.py \
 		src/safeguard/cases/workflow.py src/safeguard/accounts/permissions.py \
 		src/safeguard/config/env.py src/safeguard/triage/policy.py src/safeguard/triage/context.py \
-		src/safeguard/actions/webhooks.py src/safeguard/signals \
+		src/safeguard/core/webhooks.py src/safeguard/signals \
 		src/safeguard/matching/index.py src/safeguard/matching/signal_types.py \
 		src/safeguard/matching/video.py src/safeguard/matching/video_signal.py \
 		src/safeguard/matching/formats.py src/safeguard/matching/scanfiles.py \

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from safeguard.actions.webhooks import Outcome, ReplayGuard, verify
+from safeguard.core.webhooks import Outcome, ReplayGuard, verify
 
 
 @dataclass

@@ -215,7 +215,7 @@ def test_the_demo_platform_checks_signatures_and_confirms(
     service_api: ApiClient, specialist_api: ApiClient, platform: Any
 ) -> None:
     from safeguard.actions.platform_sim import DemoPlatform
-    from safeguard.actions.webhooks import deliver
+    from safeguard.core.webhooks import deliver
 
     sim = DemoPlatform(SECRET).start()
     try:

@@ -16,7 +16,9 @@ from django.core.management import call_command
 
 from safeguard.actions.models import Action
 from safeguard.actions.platform_sim import DemoPlatform
-from safeguard.actions.webhooks import (
+from safeguard.audit.events import AuditEventType
+from safeguard.audit.models import AuditEvent
+from safeguard.core.webhooks import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -29,8 +31,6 @@ from safeguard.actions.webhooks import (
     signed_headers,
     verify,
 )
-from safeguard.audit.events import AuditEventType
-from safeguard.audit.models import AuditEvent
 from tests.actions.test_decisions import claimed_case
 from tests.conftest import ApiClient
 from tests.receiver import receiver

@@ -32,6 +32,7 @@ from safeguard.accounts.sealing import MAX_TOTP_KEY_BYTES, Unreadable, seal_totp
 from safeguard.accounts.totp import format_recovery_code, looks_like_totp, normalise_code
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.core.tasks import enqueue
 
 TOKEN_PREFIX = "sg_"  # noqa: S105 - marks a string as a Safeguard token
 
@@ -542,7 +543,7 @@ def enrolment_invite_issue(
             "replaced": replaced,
         },
     )
-    tasks.enrolment_invite_expire.using(run_after=invite.expires_at).enqueue(invite_id=invite.pk)
+    enqueue(tasks.enrolment_invite_expire, run_after=invite.expires_at, invite_id=invite.pk)
     return IssuedInvite(invite=invite, code=code)
 
 

@@ -17,6 +17,7 @@ from safeguard.cases.decisions import ActionKind, DecisionLabel, IndustryClass, 
 from safeguard.cases.schemas import ActionOut, CaseOut, action_out, case_out
 from safeguard.cases.selectors import case_get_for
 from safeguard.config.fields import IDENTIFIER, STORABLE, ApiIn, Choice
+from safeguard.config.openapi import answers
 
 router = Router(tags=["decisions"])
 
@@ -49,7 +50,7 @@ class ReverseIn(ApiIn):
 
 @router.post(
     "/cases/{case_id}/decision",
-    response=CaseOut,
+    response=answers(CaseOut, 422),
     auth=requires(Permission.CASES_CASE_DECIDE),
     summary="Decide a claimed case: labels, reason, actions on the platform, referrals",
 )
@@ -70,7 +71,7 @@ def decide(request: HttpRequest, case_id: uuid.UUID, payload: DecisionIn) -> Cas
 
 @router.post(
     "/cases/{case_id}/escalate",
-    response=CaseOut,
+    response=answers(CaseOut, 422),
     auth=requires(Permission.CASES_CASE_REVIEW),
     summary="Hand a claimed case to the lead queue with a note",
 )
@@ -101,7 +102,7 @@ def confirm(request: HttpRequest, action_id: uuid.UUID) -> ActionOut:
 
 @router.post(
     "/actions/{action_id}/reverse",
-    response=ActionOut,
+    response=answers(ActionOut, 422),
     auth=requires(Permission.CASES_CASE_ASSIGN),
     summary="A lead reverses a confirmed action (restore, unban, unrestrict) with a reason",
 )

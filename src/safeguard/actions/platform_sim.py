@@ -10,7 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from safeguard.actions.webhooks import Outcome, ReplayGuard, verify
+from safeguard.core.webhooks import Outcome, ReplayGuard, verify
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
-from safeguard.actions import webhooks
+from safeguard.actions import tasks
 from safeguard.actions.models import Action, ActionStatus
 from safeguard.actions.selectors import ActionNotFound
 from safeguard.audit.events import AuditEventType, AuditSource
@@ -21,6 +21,8 @@ from safeguard.cases.decisions import REVERSALS, ActionKind
 from safeguard.cases.models import Case, Decision
 from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition
+from safeguard.core import webhooks
+from safeguard.core.tasks import enqueue
 
 MAX_ATTEMPTS = 8
 
@@ -44,8 +46,6 @@ def action_request(
 ) -> Action:
     """Record an action and enqueue its delivery, inside the caller's transaction. `platform`
     is the platform that owns the target: only its service accounts may confirm the action."""
-    from safeguard.actions.tasks import action_deliver
-
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("action_request must run inside the transaction of its decision")
     action = Action.objects.create(
@@ -75,7 +75,7 @@ def action_request(
             "reason": reason,
         },
     )
-    action_deliver.enqueue(action_id=str(action.pk), attempt=1)
+    enqueue(tasks.action_deliver, action_id=str(action.pk), attempt=1)
     return action
 
 

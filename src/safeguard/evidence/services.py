@@ -12,10 +12,11 @@ from django.utils import timezone
 from safeguard.accounts.models import User
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.core.tasks import enqueue
+from safeguard.evidence import hooks, tasks
 from safeguard.evidence.models import Blob, ContentItem, RenderState
 from safeguard.evidence.sniff import sniff
 from safeguard.evidence.store import vault
-from safeguard.evidence.tasks import blob_render_task
 from safeguard.evidence.vault import HashMismatch
 from safeguard.intake.enums import MEDIA_KINDS
 
@@ -110,11 +111,9 @@ def content_media_store(
             },
         )
         if new_blob and blob.render_state == RenderState.PENDING:
-            blob_render_task.enqueue(sha256=address)
-        # Enqueued with the change it follows: stored media is always scanned.
-        from safeguard.matching.tasks import content_scan_task
-
-        content_scan_task.enqueue(content_id=str(item.pk))
+            enqueue(tasks.blob_render_task, sha256=address)
+        # Announced with the change it follows: whoever scans stored media hears of every one.
+        hooks.media_stored.announce(content=item)
         return MediaResult(content=item, blob=blob, created=True)
 
 

@@ -6,7 +6,15 @@ import uuid
 
 from django_tasks import task
 
+from safeguard.core.tasks import enqueue
+from safeguard.evidence.models import ContentItem
 from safeguard.matching.scanning import content_scan
+
+
+def scan_stored_media(*, content: ContentItem) -> None:
+    """Subscribed to `evidence.hooks.media_stored`: stored media is always scanned, once the
+    transaction that stored it commits."""
+    enqueue(content_scan_task, content_id=str(content.pk))
 
 
 @task()

@@ -12,10 +12,12 @@ from django.utils import timezone
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
-from safeguard.actions import webhooks
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
 from safeguard.cases.models import Case
+from safeguard.core import webhooks
+from safeguard.core.tasks import enqueue
+from safeguard.rota import tasks
 from safeguard.rota.models import Page, PageKind
 from safeguard.rota.oncall import oncall_lead, oncall_person
 
@@ -29,8 +31,6 @@ class PageError(Exception):
 def _send(
     *, case: Case, kind: PageKind, recipient: User, incident: uuid.UUID, round_: int, message: str
 ) -> Page:
-    from safeguard.rota.tasks import page_deliver
-
     page = Page.objects.create(
         incident=incident,
         kind=kind.value,
@@ -48,16 +48,13 @@ def _send(
         target_id=case.pk,
         data={"page": str(page.pk), "kind": kind.value, "to": recipient.username, "round": round_},
     )
-    # Enqueued in this transaction: with the database task backend the page is sent if and
-    # only if the change that caused it commits.
-    page_deliver.enqueue(page_id=str(page.pk), attempt=1)
+    # Sent if and only if the change that caused it commits, on every task backend.
+    enqueue(tasks.page_deliver, page_id=str(page.pk), attempt=1)
     return page
 
 
 def page_p0(*, case: Case, reason: str) -> list[Page]:
     """Page the first person on call about a P0 at once; unacknowledged, it escalates."""
-    from safeguard.rota.tasks import page_check_acknowledged
-
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("page_p0 must run inside the transaction that made the case P0")
     incident = uuid.uuid4()
@@ -75,9 +72,12 @@ def page_p0(*, case: Case, reason: str) -> list[Page]:
         for r in recipients
     ]
     if pages:
-        page_check_acknowledged.using(
-            run_after=timezone.now() + timedelta(seconds=settings.SAFEGUARD_PAGE_ACK_SECONDS)
-        ).enqueue(incident=str(incident), round_=0)
+        enqueue(
+            tasks.page_check_acknowledged,
+            run_after=timezone.now() + timedelta(seconds=settings.SAFEGUARD_PAGE_ACK_SECONDS),
+            incident=str(incident),
+            round_=0,
+        )
     return pages
 
 
@@ -92,8 +92,6 @@ def page_notice(*, case: Case, kind: PageKind, recipients: list[User], message: 
 
 def page_escalate_if_unacknowledged(*, incident: uuid.UUID, round_: int) -> list[Page]:
     """Called when a P0 page's acknowledgement window ends: page the next person and the lead."""
-    from safeguard.rota.tasks import page_check_acknowledged
-
     with transaction.atomic():
         pages = list(Page.objects.select_for_update().filter(incident=incident).order_by("round"))
         if not pages or any(p.acknowledged_at for p in pages):
@@ -135,9 +133,12 @@ def page_escalate_if_unacknowledged(*, incident: uuid.UUID, round_: int) -> list
         )
         # Keep escalating down the list while it lasts; the lead has been paged at each step.
         if nxt is not None:
-            page_check_acknowledged.using(
-                run_after=timezone.now() + timedelta(seconds=settings.SAFEGUARD_PAGE_ACK_SECONDS)
-            ).enqueue(incident=str(incident), round_=next_round)
+            enqueue(
+                tasks.page_check_acknowledged,
+                run_after=timezone.now() + timedelta(seconds=settings.SAFEGUARD_PAGE_ACK_SECONDS),
+                incident=str(incident),
+                round_=next_round,
+            )
         return sent
 
 

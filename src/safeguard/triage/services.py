@@ -16,8 +16,10 @@ from safeguard.audit.services import audit_record
 from safeguard.cases.models import Case
 from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition, Priority
+from safeguard.core.tasks import enqueue
 from safeguard.intake.models import Escalation
 from safeguard.rota.services import page_p0
+from safeguard.triage import tasks
 from safeguard.triage.context import HashMatchSummary, build_context
 from safeguard.triage.models import TriageKind, TriagePolicy, TriageRecord
 from safeguard.triage.policy import Policy, PolicyError, TriageResult, compile_policy
@@ -81,14 +83,12 @@ def policy_activate(*, source_text: str, actor: User, source: AuditSource) -> Tr
 
 
 def _schedule_deadlines(case: Case) -> None:
-    from safeguard.triage.tasks import case_deadline_breach, case_deadline_warn
-
     assert case.first_action_due is not None  # noqa: S101 - set by the caller
     due = case.first_action_due.isoformat()
     if case.warn_at is not None:
-        case_deadline_warn.using(run_after=case.warn_at).enqueue(case_id=str(case.pk), due=due)
-    case_deadline_breach.using(run_after=case.first_action_due).enqueue(
-        case_id=str(case.pk), due=due
+        enqueue(tasks.case_deadline_warn, run_after=case.warn_at, case_id=str(case.pk), due=due)
+    enqueue(
+        tasks.case_deadline_breach, run_after=case.first_action_due, case_id=str(case.pk), due=due
     )
 
 
