@@ -12,7 +12,7 @@ from django.utils import timezone
 from PIL import Image
 
 from safeguard.accounts.permissions import Role
-from safeguard.cases.models import Case
+from safeguard.cases.models import Case, ClaimRecord
 from safeguard.review.models import ExposureDay
 from tests.conftest import case_of, sign_in_verified
 from tests.factories import UserFactory
@@ -42,7 +42,9 @@ def test_reveals_and_claim_time_are_counted(case_with_image: dict[str, Any]) -> 
 
     day = ExposureDay.objects.get(user=user)
     assert day.items_revealed == 1
-    assert 7 * 60 <= day.sensitive_seconds < 8 * 60
+    (claim,) = ClaimRecord.objects.filter(holder=user)
+    assert claim.sensitive
+    assert 7 * 60 <= (claim.ended_at - claim.started_at).total_seconds() < 8 * 60
     page = client.get("/console/wellbeing/").content.decode()
     assert "<strong>1</strong>" in page
     assert "<strong>7</strong>" in page
@@ -123,7 +125,7 @@ def test_only_administrators_set_the_organisation_default(db: None) -> None:
         == 302
     )
     newcomer = UserFactory()
-    from safeguard.review.services import view_settings_for
+    from safeguard.review.selectors import view_settings_for
 
     assert view_settings_for(newcomer).blur_radius == 30
 
@@ -216,3 +218,22 @@ def test_a_lead_reverses_a_confirmed_action_in_the_console(
     undo = Action.objects.get(reverses=ban)
     assert undo.kind == "unban_account"
     assert undo.reason == "appeal upheld"
+
+
+def test_a_claim_decided_after_its_lease_lapsed_counts_only_until_the_lease(
+    case_with_image: dict[str, Any],
+) -> None:
+    client, user = person()
+    client.post("/console/queues/general/start")
+    now = timezone.now()
+    # Claimed two hours ago on a ten-minute lease that nobody took over, decided only now.
+    Case.objects.filter(pk=case_with_image["case_id"]).update(
+        claimed_at=now - timedelta(hours=2), lease_until=now - timedelta(hours=2, minutes=-10)
+    )
+
+    client.post(f"/console/cases/{case_with_image['case_id']}/escalate", {"note": "needs a lead"})
+
+    (claim,) = ClaimRecord.objects.filter(holder=user)
+    assert (claim.ended_at - claim.started_at) == timedelta(minutes=10)
+    page = client.get("/console/wellbeing/").content.decode()
+    assert "<strong>10</strong>" in page

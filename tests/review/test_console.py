@@ -195,8 +195,9 @@ def test_the_queues_page_query_count_does_not_grow(
         Case.objects.filter(pk=case_of(created).pk).update(queue="general")
     specialist = console(Role.SPECIALIST)
 
-    # session, user, OTP device, exposure, queues, members, counts, oldest, at risk, breached
-    with django_assert_num_queries(10):
+    # session, user, OTP device, exposure (items revealed, claim records), queues, members,
+    # counts, oldest, at risk, breached
+    with django_assert_num_queries(11):
         response = specialist.get("/console/queues/")
 
     assert response.status_code == 200

@@ -13,6 +13,7 @@ from safeguard.accounts.permissions import Permission
 from safeguard.actions.services import action_request
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.cases.claims import claim_end
 from safeguard.cases.decisions import (
     CONTENT_ACTIONS,
     PLATFORM_ACTIONS,
@@ -179,14 +180,9 @@ def case_escalate_to_lead(
         decided_at=timezone.now(),
     )
     previous_queue = locked.queue
-    from safeguard.review.services import claim_time_record
-
-    claim_time_record(case=locked, holder=actor, ended_at=timezone.now())
-    locked.claimed_at = None
+    fields = claim_end(case=locked, now=timezone.now())
     locked.queue = LEAD_QUEUE
-    locked.holder = None
-    locked.lease_until = None
-    locked.save(update_fields=["queue", "holder", "lease_until", "claimed_at"])
+    locked.save(update_fields=["queue", *fields])
     case_transition(case=locked, transition=CaseTransition.RELEASE, actor=actor, source=source)
     audit_record(
         event_type=AuditEventType.CASE_ESCALATED_TO_LEAD,

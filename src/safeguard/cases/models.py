@@ -176,3 +176,23 @@ class ReadGrant(models.Model):
     def __str__(self) -> str:
         scope = f"queue {self.queue_id}" if self.queue_id else f"case {self.case_id}"
         return f"read grant {self.id}: {self.grantee_id} on {scope}"
+
+
+class ClaimRecord(models.Model):
+    """One claim that ended: who held the case, in which queue, from when to when. Written by
+    `cases.claims.claim_end` alone; reviewer care reads these to count sensitive time."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="claim_records")
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    queue = models.CharField(max_length=64, blank=True)
+    # Whether the queue counted as sensitive when the claim ended.
+    sensitive = models.BooleanField()
+    started_at = models.DateTimeField()
+    # The claim ends when it is given up or its lease lapses, whichever is first.
+    ended_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["holder", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"claim of {self.case_id} by {self.holder_id}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -13,6 +13,7 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission, Role
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.cases.claims import claim_end, claim_start
 from safeguard.cases.models import Case, Queue
 from safeguard.cases.selectors import may_work_queue
 from safeguard.cases.services import case_transition
@@ -93,17 +94,11 @@ def queue_claim_next(
                 case=case, transition=CaseTransition.START_REVIEW, actor=actor, source=source
             )
         now = timezone.now()
-        if case.holder_id is not None and case.holder_id != actor.pk:
-            _record_claim_time(case, now)
-        case.holder = actor
-        case.lease_until = now + lease
-        case.claimed_at = now
+        fields = claim_start(case=case, holder=actor, now=now, lease=lease)
         case.updated_at = now
         # Claiming is the first action that stops the first-action clock.
         case.first_action_at = case.first_action_at or now
-        case.save(
-            update_fields=["holder", "lease_until", "claimed_at", "updated_at", "first_action_at"]
-        )
+        case.save(update_fields=[*fields, "updated_at", "first_action_at"])
         audit_record(
             event_type=AuditEventType.CASE_CLAIMED,
             actor=actor,
@@ -117,16 +112,6 @@ def queue_claim_next(
             },
         )
         return case
-
-
-def _record_claim_time(case: Case, ended_at: datetime) -> None:
-    """A claim is ending: count its time toward the holder's exposure (sensitive queues)."""
-    from safeguard.review.services import claim_time_record
-
-    if case.holder is not None:
-        claim_time_record(
-            case=case, holder=case.holder, ended_at=min(ended_at, case.lease_until or ended_at)
-        )
 
 
 def _locked_held(case: Case, actor: User) -> Case:
@@ -162,11 +147,7 @@ def case_claim_release(
     if actor is not None and locked.holder_id != actor.pk:
         raise NotHolder(f"{actor.username} does not hold case {case.pk}")
     holder = locked.holder.username if locked.holder_id else None
-    _record_claim_time(locked, timezone.now())
-    locked.holder = None
-    locked.lease_until = None
-    locked.claimed_at = None
-    locked.save(update_fields=["holder", "lease_until", "claimed_at"])
+    locked.save(update_fields=claim_end(case=locked, now=timezone.now()))
     if locked.state == CaseState.IN_REVIEW:
         locked = case_transition(
             case=locked, transition=CaseTransition.RELEASE, actor=actor, source=source
@@ -207,11 +188,8 @@ def case_reassign(
     before = {"queue": locked.queue, "holder": locked.holder.username if locked.holder_id else None}
     now = timezone.now()
     if to_queue is not None:
-        _record_claim_time(locked, now)
+        claim_end(case=locked, now=now)
         locked.queue = to_queue.name
-        locked.holder = None
-        locked.lease_until = None
-        locked.claimed_at = None
         if locked.state == CaseState.IN_REVIEW:
             locked = case_transition(
                 case=locked, transition=CaseTransition.RELEASE, actor=actor, source=source
@@ -224,10 +202,7 @@ def case_reassign(
             locked = case_transition(
                 case=locked, transition=CaseTransition.START_REVIEW, actor=actor, source=source
             )
-        _record_claim_time(locked, now)
-        locked.holder = to_user
-        locked.lease_until = now + lease_length(None)
-        locked.claimed_at = now
+        claim_start(case=locked, holder=to_user, now=now, lease=lease_length(None))
         locked.first_action_at = locked.first_action_at or now
     locked.updated_at = now
     locked.save(

@@ -11,6 +11,7 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.cases.claims import claim_end
 from safeguard.cases.models import Case, CaseEscalation, CaseNote, Subject
 from safeguard.cases.workflow import (
     EDGES_BY_NAME,
@@ -165,14 +166,7 @@ def case_transition(
     fields = ["state", "updated_at", "closed_at"]
     if target in (CaseState.DECIDED, CaseState.ACTIONED, CaseState.CLOSED):
         # A decision releases the claim: nobody holds a case that is no longer in review.
-        if locked.holder is not None:
-            from safeguard.review.services import claim_time_record
-
-            claim_time_record(case=locked, holder=locked.holder, ended_at=now)
-        locked.holder = None
-        locked.lease_until = None
-        locked.claimed_at = None
-        fields += ["holder", "lease_until", "claimed_at"]
+        fields += claim_end(case=locked, now=now)
     locked.save(update_fields=fields)
     audit_record(
         event_type=AuditEventType.CASE_TRANSITIONED,

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
-from safeguard.review.services import exposure_today
+from safeguard.review.selectors import exposure_today
 
 
 def exposure(request: HttpRequest) -> dict[str, object]:

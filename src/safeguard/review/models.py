@@ -34,13 +34,13 @@ class ViewSettings(models.Model):
 
 
 class ExposureDay(models.Model):
-    """Per person and UTC day: sensitive items revealed and seconds spent holding cases in
-    sensitive queues. Shown to the person; leads see only totals and the spread."""
+    """Per person and UTC day: sensitive items revealed (time spent holding cases in sensitive
+    queues comes from cases.ClaimRecord). Shown to the person; leads see only totals and the
+    spread."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     items_revealed = models.PositiveIntegerField(default=0)
-    sensitive_seconds = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "day"], name="exposure_once_a_day")]

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 
+from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditSource
 from safeguard.audit.models import AuditEvent
-from safeguard.cases.models import Case, Decision
+from safeguard.cases.models import Case, ClaimRecord, Decision
 from safeguard.cases.selectors import CaseNotFound, case_get_in, visibility_for
 from safeguard.evidence.models import ContentItem
 from safeguard.review.highlight import Segment, segments
 from safeguard.review.media import MediaState, media_state, media_token, revealed_recently
+from safeguard.review.models import ExposureDay, ViewSettings
 from safeguard.signals.indicators import analyze
 
 AUDIT_TRAIL_LIMIT = 200
@@ -132,3 +136,89 @@ def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
         trail=trail,
         can_view_media=can_view_media,
     )
+
+
+# --- Reviewer care: what a person saw today, and the team's spread (no names) ---------------
+
+# Built-in defaults, used until an administrator sets the organisation's.
+DEFAULTS = {"blur_radius": 24, "greyscale": True, "thumbnail_px": 320}
+MAX_CLAIM_SECONDS = 2 * 60 * 60
+
+
+def _day_start(days_back: int = 0) -> datetime:
+    today = timezone.now().astimezone(UTC).date() - timedelta(days=days_back)
+    return datetime.combine(today, time.min, tzinfo=UTC)
+
+
+def sensitive_seconds_by_person(*, since: datetime) -> dict[int, int]:
+    """Seconds each person held cases in sensitive queues, from the claims that ended since
+    `since` (cases.claims records each one; a claim counts at most MAX_CLAIM_SECONDS)."""
+    totals: dict[int, int] = {}
+    for holder, started, ended in ClaimRecord.objects.filter(
+        sensitive=True, ended_at__gte=since
+    ).values_list("holder_id", "started_at", "ended_at"):
+        seconds = min(int((ended - started).total_seconds()), MAX_CLAIM_SECONDS)
+        totals[holder] = totals.get(holder, 0) + max(seconds, 0)
+    return totals
+
+
+@dataclass(frozen=True)
+class Effective:
+    blur_radius: int
+    greyscale: bool
+    thumbnail_px: int
+
+
+def view_settings_for(user: User) -> Effective:
+    rows = {
+        row.user_id: row
+        for row in ViewSettings.objects.filter(user__isnull=True)
+        | ViewSettings.objects.filter(user=user)
+    }
+    row = rows.get(user.pk) or rows.get(None)
+    if row is None:
+        return Effective(**DEFAULTS)  # type: ignore[arg-type]
+    return Effective(row.blur_radius, row.greyscale, row.thumbnail_px)
+
+
+@dataclass(frozen=True)
+class Today:
+    items_revealed: int
+    sensitive_minutes: int
+    suggest_break: bool
+
+
+def exposure_today(user: User) -> Today:
+    row = ExposureDay.objects.filter(user=user, day=timezone.now().date()).first()
+    items = row.items_revealed if row else 0
+    minutes = sensitive_seconds_by_person(since=_day_start()).get(user.pk, 0) // 60
+    suggest = (
+        items >= settings.SAFEGUARD_BREAK_AFTER_ITEMS
+        or minutes >= settings.SAFEGUARD_BREAK_AFTER_MINUTES
+    )
+    return Today(items, minutes, suggest)
+
+
+def team_spread(days: int = 1) -> dict[str, object]:
+    """Team totals and the spread for leads: no names, no ranking."""
+    since = _day_start(days - 1)
+    revealed = dict(
+        ExposureDay.objects.filter(day__gte=since.date()).values_list("user_id", "items_revealed")
+    )
+    seconds = sensitive_seconds_by_person(since=since)
+    people = set(revealed) | set(seconds)
+    items = sorted(revealed.get(p, 0) for p in people)
+    minutes = sorted(seconds.get(p, 0) // 60 for p in people)
+
+    def spread(values: list[int]) -> dict[str, int]:
+        if not values:
+            return {"min": 0, "median": 0, "max": 0}
+        return {"min": values[0], "median": values[len(values) // 2], "max": values[-1]}
+
+    return {
+        "people": len(people),
+        "items_total": sum(items),
+        "minutes_total": sum(minutes),
+        "items": spread(items),
+        "minutes": spread(minutes),
+    }

@@ -54,14 +54,17 @@ from safeguard.review.media import (
     strip_bytes,
     unavailable,
 )
-from safeguard.review.selectors import case_page_for, content_of_case
-from safeguard.review.services import (
-    SettingsError,
+from safeguard.review.selectors import (
+    case_page_for,
+    content_of_case,
     exposure_today,
-    media_reveal,
-    step_away,
     team_spread,
     view_settings_for,
+)
+from safeguard.review.services import (
+    SettingsError,
+    media_reveal,
+    step_away,
     view_settings_save,
 )
 from safeguard.rota.selectors import PageNotFound, page_get_for, pages_for
