@@ -18,9 +18,9 @@ from safeguard.accounts.selectors import totp_device_confirmed_for
 from safeguard.accounts.services import api_token_create, totp_device_create
 from safeguard.audit.events import AuditSource
 from safeguard.audit.models import AuditEvent
-from safeguard.cases.models import Case, Subject
+from safeguard.cases.models import Case
 from safeguard.evidence.models import Blob, ContentItem
-from safeguard.intake.models import Escalation
+from safeguard.intake.models import Escalation, Subject
 from tests.factories import UserFactory
 
 

@@ -59,5 +59,5 @@ def test_concurrent_reports_on_one_new_suspect_make_one_case() -> None:
 
     assert Escalation.objects.count() == WORKERS
     assert Case.objects.count() == 1
-    assert len({r.case.pk for r in results}) == 1
+    assert len({r.escalation.case_link.case_id for r in results}) == 1
     assert audit_chain_verify().ok

@@ -19,9 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safeguard.accounts.permissions import Role
-from safeguard.cases.models import Subject
 from safeguard.evidence.models import ContentItem
-from safeguard.intake.models import Escalation
+from safeguard.intake.models import Escalation, Subject
 from tests.conftest import ApiClient, escalation_body
 
 URL = "/api/v1/escalations"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
@@ -17,7 +18,7 @@ from safeguard.actions.models import Action, ActionStatus
 from safeguard.actions.selectors import ActionNotFound
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
-from safeguard.cases.decisions import REVERSALS, ActionKind
+from safeguard.cases.decisions import REVERSALS, ActionKind, ActionTarget
 from safeguard.cases.models import Case, Decision
 from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition
@@ -226,3 +227,26 @@ def action_reverse(*, action: Action, actor: User, reason: str, source: AuditSou
         reverses=action,
         platform=action.platform,
     )
+
+
+def decision_act(
+    *,
+    case: Case,
+    decision: Decision,
+    targets: Sequence[ActionTarget],
+    actor: User,
+    source: AuditSource,
+) -> None:
+    """Subscribed to `cases.hooks.decision_recorded`: one action per target, in the decision's
+    transaction, each delivered once it commits."""
+    for target in targets:
+        action_request(
+            case=case,
+            decision=decision,
+            kind=target.kind,
+            target_type=target.target_type,
+            target_id=target.target_id,
+            platform=target.platform,
+            actor=actor,
+            source=source,
+        )

@@ -10,14 +10,15 @@ from django.utils import timezone
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
-from safeguard.actions.services import action_request
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.cases import hooks
 from safeguard.cases.claims import claim_end
 from safeguard.cases.decisions import (
     CONTENT_ACTIONS,
     PLATFORM_ACTIONS,
     ActionKind,
+    ActionTarget,
     DecisionKind,
     DecisionLabel,
     IndustryClass,
@@ -128,27 +129,28 @@ def case_decide(
         },
     )
     suspects = list(locked.suspects.values_list("platform_id", flat=True))
+    targets: list[ActionTarget] = []
     for kind in actions:
         # Content belongs to the platform that owns its id; accounts (whose ids carry no
         # platform yet) to the configured platform.
         if kind in CONTENT_ACTIONS:
-            targets = [("content", item.platform_id, item.platform) for item in content.values()]
+            found = [
+                ActionTarget(kind, "content", item.platform_id, item.platform)
+                for item in content.values()
+            ]
         else:
-            targets = [("account", pid, settings.SAFEGUARD_PLATFORM) for pid in suspects]
-        if not targets:
+            found = [
+                ActionTarget(kind, "account", pid, settings.SAFEGUARD_PLATFORM) for pid in suspects
+            ]
+        if not found:
             missing = "content" if kind in CONTENT_ACTIONS else "suspect account"
             raise DecisionError(f"{kind.value}: the case has no {missing} to act on")
-        for target_type, target_id, platform in targets:
-            action_request(
-                case=locked,
-                decision=decision,
-                kind=kind,
-                target_type=target_type,
-                target_id=target_id,
-                platform=platform,
-                actor=actor,
-                source=source,
-            )
+        targets += found
+    if targets:
+        # Actions (a layer above) record and deliver them, in this transaction.
+        hooks.decision_recorded.announce(
+            case=locked, decision=decision, targets=targets, actor=actor, source=source
+        )
     return decision
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -62,3 +63,13 @@ REVERSALS = {
     ActionKind.BAN_ACCOUNT: ActionKind.UNBAN_ACCOUNT,
     ActionKind.RESTRICT_ACCOUNT: ActionKind.UNRESTRICT_ACCOUNT,
 }
+
+
+@dataclass(frozen=True)
+class ActionTarget:
+    """One thing a decision asks the world to do, and to whom: announced for actions."""
+
+    kind: ActionKind
+    target_type: str  # "content" or "account"
+    target_id: str  # the platform's id
+    platform: str  # the platform that owns the target

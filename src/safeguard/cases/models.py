@@ -1,4 +1,4 @@
-"""Subjects (platform accounts) and cases, with the link that groups escalations into a case."""
+"""Cases, with the link that groups escalations into a case, queues, decisions and claims."""
 
 from __future__ import annotations
 
@@ -8,17 +8,6 @@ from django.conf import settings
 from django.db import models
 
 from safeguard.cases.workflow import CaseState, Priority
-
-
-class Subject(models.Model):
-    """An account on the host platform; its role is per escalation (suspect, victim, reporter)."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    platform_id = models.CharField(max_length=200, unique=True)
-    first_seen_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return self.platform_id
 
 
 class Case(models.Model):
@@ -49,7 +38,7 @@ class Case(models.Model):
     breached_at = models.DateTimeField(null=True, blank=True)
     first_action_at = models.DateTimeField(null=True, blank=True)
     # One child-safety case per suspect: grouping looks a suspect up here among open cases.
-    suspects = models.ManyToManyField(Subject, related_name="cases_as_suspect", blank=True)
+    suspects = models.ManyToManyField("intake.Subject", related_name="cases_as_suspect", blank=True)
 
     class Meta:
         indexes = [

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Protocol
 
 from pydantic import BaseModel
 
-from safeguard.actions.models import Action
 from safeguard.cases.models import Case
 from safeguard.cases.workflow import CaseState
 from safeguard.intake.presenters import content_out
@@ -75,7 +75,23 @@ class CaseOut(BaseModel):
     referrals: list[str] = []
 
 
-def action_out(action: Action) -> ActionOut:
+class ActionRow(Protocol):
+    """What the API shows of an action (actions.Action, a layer above, reached through
+    `case.actions`; cases does not import it)."""
+
+    pk: uuid.UUID
+    kind: str
+    target_type: str
+    target_id: str
+    status: str
+    attempts: int
+    last_error: str
+    reverses_id: uuid.UUID | None
+    created_at: datetime
+    confirmed_at: datetime | None
+
+
+def action_out(action: ActionRow) -> ActionOut:
     return ActionOut(
         id=action.pk,
         kind=action.kind,

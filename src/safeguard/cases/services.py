@@ -11,8 +11,9 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.cases import hooks
 from safeguard.cases.claims import claim_end
-from safeguard.cases.models import Case, CaseEscalation, CaseNote, Subject
+from safeguard.cases.models import Case, CaseEscalation, CaseNote
 from safeguard.cases.workflow import (
     EDGES_BY_NAME,
     OPEN_STATES,
@@ -20,7 +21,7 @@ from safeguard.cases.workflow import (
     CaseTransition,
     next_state,
 )
-from safeguard.intake.models import Escalation
+from safeguard.intake.models import Escalation, Subject
 
 
 class CasePermissionDenied(Exception):
@@ -31,24 +32,6 @@ class CasePermissionDenied(Exception):
 
 class ReasonRequired(Exception):
     pass
-
-
-def subjects_lock(*, platform_ids: Sequence[str]) -> dict[str, Subject]:
-    """Get or create subjects by platform id and lock them for this transaction.
-
-    Creating with ignore_conflicts and then locking in a fixed order lets concurrent intakes
-    that name the same new suspect agree on one subject row, and so on one case, without
-    deadlocking.
-    """
-    if not platform_ids:
-        return {}
-    now = timezone.now()
-    wanted = sorted(set(platform_ids))
-    Subject.objects.bulk_create(
-        [Subject(platform_id=pid, first_seen_at=now) for pid in wanted], ignore_conflicts=True
-    )
-    locked = Subject.objects.select_for_update().filter(platform_id__in=wanted).order_by("id")
-    return {s.platform_id: s for s in locked}
 
 
 def case_for_escalation(
@@ -182,3 +165,26 @@ def case_transition(
         },
     )
     return locked
+
+
+def escalation_group(
+    *,
+    escalation: Escalation,
+    suspects: Sequence[Subject],
+    content_ids: Sequence[object],
+    actor: User | None,
+    source: AuditSource,
+    hash_match: object = None,
+) -> None:
+    """Subscribed to `intake.hooks.escalation_accepted`: the escalation joins its case (or
+    opens one), and that is announced for triage, in intake's transaction."""
+    case, _ = case_for_escalation(
+        escalation=escalation,
+        suspects=suspects,
+        actor=actor,
+        source=source,
+        content_ids=content_ids,
+    )
+    hooks.escalation_grouped.announce(
+        case=case, escalation=escalation, source=source, hash_match=hash_match
+    )

@@ -6,7 +6,7 @@ import uuid
 
 from django.db import models
 
-from safeguard.intake.enums import ContentKind
+from safeguard.evidence.enums import ContentKind
 
 
 class RenderState(models.TextChoices):

@@ -14,11 +14,11 @@ from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
 from safeguard.core.tasks import enqueue
 from safeguard.evidence import hooks, tasks
+from safeguard.evidence.enums import MEDIA_KINDS
 from safeguard.evidence.models import Blob, ContentItem, RenderState
 from safeguard.evidence.sniff import sniff
 from safeguard.evidence.store import vault
 from safeguard.evidence.vault import HashMismatch
-from safeguard.intake.enums import MEDIA_KINDS
 
 
 class MediaConflict(Exception):

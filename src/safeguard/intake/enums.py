@@ -2,6 +2,11 @@
 
 from enum import StrEnum
 
+# Content kinds are evidence's vocabulary; the intake contract uses them as they are.
+from safeguard.evidence.enums import MEDIA_KINDS, ContentKind
+
+__all__ = ["MEDIA_KINDS", "Category", "Channel", "ContentKind", "LERequestType", "SubjectRole"]
+
 
 class Channel(StrEnum):
     USER_REPORT = "user_report"
@@ -27,14 +32,6 @@ class SubjectRole(StrEnum):
     REPORTER = "reporter"
 
 
-class ContentKind(StrEnum):
-    IMAGE = "image"
-    VIDEO = "video"
-    MESSAGE_THREAD = "message_thread"
-    LIVESTREAM = "livestream"
-    PROFILE = "profile"
-
-
 class LERequestType(StrEnum):
     """What a law-enforcement escalation asks for; triage treats emergency requests as P0."""
 
@@ -42,6 +39,3 @@ class LERequestType(StrEnum):
     PRESERVATION = "preservation"
     LEGAL_PROCESS = "legal_process"
     OTHER = "other"
-
-
-MEDIA_KINDS = frozenset({ContentKind.IMAGE, ContentKind.VIDEO})

@@ -11,6 +11,21 @@ from django.db import models
 from safeguard.intake.enums import Category, Channel, SubjectRole
 
 
+class Subject(models.Model):
+    """An account on the host platform; its role is per escalation (suspect, victim, reporter)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    platform_id = models.CharField(max_length=200, unique=True)
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        # The table it had in the cases app, where it began.
+        db_table = "cases_subject"
+
+    def __str__(self) -> str:
+        return self.platform_id
+
+
 class ImmutableRecord(Exception):
     """An accepted escalation cannot be changed or deleted."""
 
@@ -55,7 +70,7 @@ class EscalationSubject(models.Model):
     """A subject as one escalation described them (role, stated age and country at that time)."""
 
     escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, related_name="subjects")
-    subject = models.ForeignKey("cases.Subject", on_delete=models.PROTECT, related_name="mentions")
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="mentions")
     role = models.CharField(max_length=16, choices=[(r.value, r.value) for r in SubjectRole])
     age = models.PositiveSmallIntegerField(null=True, blank=True)
     country = models.CharField(max_length=2, blank=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,14 +16,18 @@ from safeguard.accounts.permissions import Permission
 from safeguard.audit.chain import canonical_json
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
-from safeguard.cases.models import Case
-from safeguard.cases.services import case_for_escalation, subjects_lock
 from safeguard.evidence.models import ContentItem
+from safeguard.intake import hooks
 from safeguard.intake.enums import Channel, SubjectRole
-from safeguard.intake.models import ContentClaim, Escalation, EscalationContent, EscalationSubject
+from safeguard.intake.hooks import HashMatchSummary
+from safeguard.intake.models import (
+    ContentClaim,
+    Escalation,
+    EscalationContent,
+    EscalationSubject,
+    Subject,
+)
 from safeguard.intake.schemas import ContentIn, EscalationIn
-from safeguard.triage.context import HashMatchSummary
-from safeguard.triage.services import case_triage
 
 
 class IntakeError(Exception):
@@ -44,7 +49,6 @@ class ContentConflict(IntakeError):
 @dataclass(frozen=True)
 class IntakeResult:
     escalation: Escalation
-    case: Case
     created: bool
 
 
@@ -64,12 +68,28 @@ def _check_channel(caller: User, channel: Channel) -> None:
     )
 
 
-def _existing(caller: User, payload: EscalationIn, digest: str) -> IntakeResult | None:
-    found = (
-        Escalation.objects.select_related("case_link__case")
-        .filter(caller=caller, channel=payload.channel.value, external_id=payload.external_id)
-        .first()
+def subjects_lock(*, platform_ids: Sequence[str]) -> dict[str, Subject]:
+    """Get or create subjects by platform id and lock them for this transaction.
+
+    Creating with ignore_conflicts and then locking in a fixed order lets concurrent intakes
+    that name the same new suspect agree on one subject row, and so on one case, without
+    deadlocking.
+    """
+    if not platform_ids:
+        return {}
+    now = timezone.now()
+    wanted = sorted(set(platform_ids))
+    Subject.objects.bulk_create(
+        [Subject(platform_id=pid, first_seen_at=now) for pid in wanted], ignore_conflicts=True
     )
+    locked = Subject.objects.select_for_update().filter(platform_id__in=wanted).order_by("id")
+    return {s.platform_id: s for s in locked}
+
+
+def _existing(caller: User, payload: EscalationIn, digest: str) -> IntakeResult | None:
+    found = Escalation.objects.filter(
+        caller=caller, channel=payload.channel.value, external_id=payload.external_id
+    ).first()
     if found is None:
         return None
     if found.payload_sha256 != digest:
@@ -77,7 +97,7 @@ def _existing(caller: User, payload: EscalationIn, digest: str) -> IntakeResult 
             f"external_id {payload.external_id!r} was already used on channel "
             f"{payload.channel.value!r} for a different escalation; use a new external_id"
         )
-    return IntakeResult(escalation=found, case=found.case_link.case, created=False)
+    return IntakeResult(escalation=found, created=False)
 
 
 def _namespace(caller: User, platform: str | None) -> tuple[str, bool]:
@@ -265,18 +285,17 @@ def _accept(
         },
     )
     suspects = [subjects[s.platform_id] for s in payload.subjects if s.role is SubjectRole.SUSPECT]
-    case, _ = case_for_escalation(
+    # Grouping and triage subscribe and run in this transaction (intake.hooks): a 2xx means the
+    # escalation, its case and its triage are durable together.
+    hooks.escalation_accepted.announce(
         escalation=escalation,
         suspects=suspects,
+        content_ids=[item.pk for item in items],
         actor=caller,
         source=source,
-        content_ids=[item.pk for item in items],
+        hash_match=hash_match,
     )
-    # Triage runs in the same transaction: the 201 carries the priority, and a P0's page is
-    # enqueued if and only if the escalation is stored.
-    case_triage(case=case, escalation=escalation, source=source, hash_match=hash_match)
-    case.refresh_from_db()
-    return IntakeResult(escalation=escalation, case=case, created=True)
+    return IntakeResult(escalation=escalation, created=True)
 
 
 def escalation_intake(

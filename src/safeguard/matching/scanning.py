@@ -11,17 +11,19 @@ from django.utils import timezone
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Role
+from safeguard.accounts.services import AccountError, user_create
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
 from safeguard.evidence.models import ContentItem
 from safeguard.evidence.services import vault
 from safeguard.intake.enums import ContentKind
+from safeguard.intake.hooks import HashMatchSummary
+from safeguard.intake.models import EscalationSubject
 from safeguard.intake.schemas import EscalationIn
 from safeguard.intake.services import escalation_intake
 from safeguard.matching.models import BankEntry, ContentMatch
 from safeguard.matching.services import Hit, lookup_record, match_hashes
 from safeguard.matching.signal_types import HashResult, MediaError, get_signal_type
-from safeguard.triage.context import HashMatchSummary
 
 MATCHER = "safeguard-matcher"
 
@@ -31,14 +33,12 @@ def matcher_account() -> User:
     user = User.objects.filter(username=MATCHER).first()
     if user is not None:
         return user
-    from safeguard.accounts.services import user_create
-
     try:
         with transaction.atomic():
             return user_create(
                 username=MATCHER, role=Role.SERVICE, actor=None, source=AuditSource.SYSTEM
             )
-    except Exception:
+    except (AccountError, IntegrityError):
         # Another worker created it at the same moment.
         existing = User.objects.filter(username=MATCHER).first()
         if existing is None:
@@ -69,8 +69,6 @@ class ScanOutcome:
 
 
 def _suspects(item: ContentItem) -> list[dict[str, object]]:
-    from safeguard.intake.models import EscalationSubject
-
     ids = (
         EscalationSubject.objects.filter(escalation__content__content=item, role="suspect")
         .values_list("subject__platform_id", flat=True)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from safeguard.accounts.models import User
 from safeguard.audit.events import AuditSource
 from safeguard.cases.models import Case
+from safeguard.cases.queues import case_claim_release
 from safeguard.evidence.models import ContentItem
 from safeguard.evidence.services import content_reveal
 from safeguard.review.models import ExposureDay, ViewSettings
@@ -53,8 +54,6 @@ def view_settings_save(
 
 def step_away(*, user: User, source: AuditSource) -> int:
     """Give back every case the person holds, so they can leave at once. Returns how many."""
-    from safeguard.cases.queues import case_claim_release
-
     held = list(Case.objects.filter(holder=user))
     for case in held:
         case_claim_release(case=case, actor=user, source=source, reason="stepped away")

@@ -14,7 +14,7 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
-from safeguard.cases.models import Case
+from safeguard.cases.models import Case, Queue
 from safeguard.core import webhooks
 from safeguard.core.tasks import enqueue
 from safeguard.rota import tasks
@@ -54,7 +54,8 @@ def _send(
 
 
 def page_p0(*, case: Case, reason: str) -> list[Page]:
-    """Page the first person on call about a P0 at once; unacknowledged, it escalates."""
+    """Page the first person on call about a P0 at once; unacknowledged, it escalates.
+    Subscribed to `triage.hooks.case_became_p0`."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("page_p0 must run inside the transaction that made the case P0")
     incident = uuid.uuid4()
@@ -232,3 +233,21 @@ def page_acknowledge(*, page: Page, actor: User, source: AuditSource) -> Page:
         data={"page": str(page.pk), "incident": str(page.incident)},
     )
     return Page.objects.get(pk=page.pk)
+
+
+def deadline_notify(*, case: Case, kind: str, message: str) -> None:
+    """Subscribed to `triage.hooks.deadline_passed`: a warning goes to the holder (or, with
+    nobody holding the case, the leads); a breach to the queue's lead and the on-call lead."""
+    leads = []
+    queue = Queue.objects.filter(name=case.queue).select_related("lead").first()
+    if queue is not None and queue.lead is not None:
+        leads.append(queue.lead)
+    on_call = oncall_lead()
+    if on_call is not None:
+        leads.append(on_call)
+    if kind == "warning":
+        recipients = [case.holder] if case.holder is not None else leads
+        page_kind = PageKind.DEADLINE_WARNING
+    else:
+        recipients, page_kind = leads, PageKind.DEADLINE_BREACH
+    page_notice(case=case, kind=page_kind, recipients=recipients, message=message)

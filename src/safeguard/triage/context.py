@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
 from safeguard.intake.enums import Category, Channel, ContentKind, LERequestType, SubjectRole
+from safeguard.intake.hooks import HashMatchSummary
 from safeguard.signals.indicators import Family, SignalResult, analyze, default_families
 
 __all__ = [
@@ -46,24 +47,6 @@ class FamilySignal:
 
     score: float
     triggered: bool
-
-
-@dataclass(frozen=True, slots=True)
-class HashMatchSummary:
-    """What hash matching found for the escalation's media; filled in by the matching stage."""
-
-    verified: bool = False
-    count: int = 0
-    min_distance: int = -1
-
-    def __post_init__(self) -> None:
-        # These invariants are what rules rely on ("count > 0" means a distance is known).
-        if self.count < 0:
-            raise ValueError("hash match count must not be negative")
-        if self.count == 0 and (self.verified or self.min_distance != -1):
-            raise ValueError("with no matches, verified must be false and min_distance -1")
-        if self.count > 0 and self.min_distance < 0:
-            raise ValueError("with matches, min_distance must be 0 or more")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,14 +8,11 @@ from enum import StrEnum
 from django.db import transaction
 from django.utils import timezone
 
-from safeguard.accounts.models import User
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
-from safeguard.cases.models import Case, Queue
+from safeguard.cases.models import Case
 from safeguard.cases.workflow import CaseState
-from safeguard.rota.models import PageKind
-from safeguard.rota.oncall import oncall_lead
-from safeguard.rota.services import page_notice
+from safeguard.triage import hooks
 
 
 class DeadlineKind(StrEnum):
@@ -24,15 +21,6 @@ class DeadlineKind(StrEnum):
 
 
 _DONE = (CaseState.DECIDED, CaseState.ACTIONED, CaseState.CLOSED)
-
-
-def _leads(case: Case) -> list[User]:
-    queue = Queue.objects.filter(name=case.queue).select_related("lead").first()
-    people = [queue.lead] if queue is not None and queue.lead is not None else []
-    fallback = oncall_lead()
-    if fallback is not None:
-        people.append(fallback)
-    return people
 
 
 @transaction.atomic
@@ -56,9 +44,8 @@ def case_deadline_fire(*, case_id: uuid.UUID, due: str, kind: DeadlineKind) -> s
             return "already warned"
         case.warned_at = now
         case.save(update_fields=["warned_at"])
-        recipients = [case.holder] if case.holder is not None else _leads(case)
         message = f"{case.priority} case {case.pk} is due at {due} and nobody has acted yet"
-        event, page_kind = AuditEventType.CASE_DEADLINE_WARNED, PageKind.DEADLINE_WARNING
+        event = AuditEventType.CASE_DEADLINE_WARNED
     else:
         if case.breached_at is not None:
             return "already breached"
@@ -66,16 +53,17 @@ def case_deadline_fire(*, case_id: uuid.UUID, due: str, kind: DeadlineKind) -> s
         case.breached_at = now
         case.tags = sorted({*case.tags, "breached"})
         case.save(update_fields=["breached_at", "tags"])
-        recipients = _leads(case)
         message = f"BREACHED: {case.priority} case {case.pk} was due at {due}"
-        event, page_kind = AuditEventType.CASE_DEADLINE_BREACHED, PageKind.DEADLINE_BREACH
+        event = AuditEventType.CASE_DEADLINE_BREACHED
     audit_record(
         event_type=event,
         actor=None,
         source=AuditSource.TASK,
         target_type="case",
         target_id=case.pk,
-        data={"due": due, "notified": [u.username for u in recipients]},
+        data={"due": due},
     )
-    page_notice(case=case, kind=page_kind, recipients=recipients, message=message)
-    return f"{kind.value}: notified {len(recipients)}"
+    # Who is told (the holder, the queue's lead, the on-call lead) is the rota's to decide; the
+    # pages it sends are audited there.
+    hooks.deadline_passed.announce(case=case, kind=kind.value, message=message)
+    return f"{kind.value}: announced"

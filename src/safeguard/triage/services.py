@@ -13,14 +13,15 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
-from safeguard.cases.models import Case
+from safeguard.cases.decisions import DecisionKind
+from safeguard.cases.models import Case, Decision
 from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition, Priority
 from safeguard.core.tasks import enqueue
+from safeguard.intake.hooks import HashMatchSummary
 from safeguard.intake.models import Escalation
-from safeguard.rota.services import page_p0
-from safeguard.triage import tasks
-from safeguard.triage.context import HashMatchSummary, build_context
+from safeguard.triage import hooks, tasks
+from safeguard.triage.context import build_context
 from safeguard.triage.models import TriageKind, TriagePolicy, TriageRecord
 from safeguard.triage.policy import Policy, PolicyError, TriageResult, compile_policy
 
@@ -127,20 +128,28 @@ def _apply(
     if case.state not in (CaseState.DECIDED, CaseState.ACTIONED, CaseState.CLOSED):
         _schedule_deadlines(case)
     if priority == Priority.P0 and not was_p0:
-        page_p0(case=case, reason=explanation)
+        hooks.case_became_p0.announce(case=case, reason=explanation)
 
 
 def _prior_decisions(case: Case) -> list[str]:
     """Labels of decisions on other cases about this case's suspects."""
-    from safeguard.cases.decisions import DecisionKind
-    from safeguard.cases.models import Decision
-
     labels = (
         Decision.objects.filter(kind=DecisionKind.DECISION, case__suspects__in=case.suspects.all())
         .exclude(case=case)
         .values_list("labels", flat=True)
     )
     return sorted({label for group in labels for label in group})
+
+
+def escalation_rank(
+    *,
+    case: Case,
+    escalation: Escalation,
+    source: AuditSource,
+    hash_match: HashMatchSummary | None = None,
+) -> None:
+    """Subscribed to `cases.hooks.escalation_grouped`: triage the case the escalation joined."""
+    case_triage(case=case, escalation=escalation, source=source, hash_match=hash_match)
 
 
 def case_triage(

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from safeguard.cases.workflow import diagram_markdown
-from safeguard.triage.explain import demo_table_markdown
+from safeguard.config.demo_docs import demo_table_markdown
 
 # Documents generated from code, by path under docs/.
 DIAGRAMS = {"process/case.md": diagram_markdown, "triage.md": demo_table_markdown}
