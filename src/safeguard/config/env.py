@@ -275,3 +275,33 @@ def _flag(env: dict[str, str], name: str, *, default: bool) -> bool:
     if raw not in _TRUE | _FALSE:
         raise ConfigurationError(f"{name}={env[name]!r} must be true or false.")
     return raw in _TRUE
+
+
+class TaskBackend(StrEnum):
+    """Where background work waits: the database (one machine) or RQ on Redis (many hosts)."""
+
+    DATABASE = "database"
+    RQ = "rq"
+
+
+@dataclass(frozen=True)
+class Tasks:
+    backend: TaskBackend
+    redis_url: str
+
+
+def load_tasks(env: dict[str, str] | None = None) -> Tasks:
+    """SAFEGUARD_TASKS (database, the default, or rq) and SAFEGUARD_REDIS_URL for rq."""
+    env = dict(os.environ) if env is None else env
+    raw = env.get("SAFEGUARD_TASKS", TaskBackend.DATABASE.value).strip().lower()
+    try:
+        backend = TaskBackend(raw)
+    except ValueError:
+        choices = ", ".join(b.value for b in TaskBackend)
+        raise ConfigurationError(f"SAFEGUARD_TASKS={raw!r} is not one of: {choices}.") from None
+    url = env.get("SAFEGUARD_REDIS_URL", "redis://127.0.0.1:6379/0").strip()
+    if backend is TaskBackend.RQ and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigurationError(
+            f"SAFEGUARD_REDIS_URL={url!r} must be a redis://, rediss:// or unix:// URL."
+        )
+    return Tasks(backend=backend, redis_url=url)

@@ -263,7 +263,15 @@ if CONFIG.mode is env.Mode.PRODUCTION:
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# The database backend by default; RQ on Redis (SAFEGUARD_TASKS=rq) for workers on many hosts.
+# Either way tasks are enqueued through safeguard.core.tasks.enqueue, after the commit.
+SAFEGUARD_TASKS = env.load_tasks()
+if SAFEGUARD_TASKS.backend is env.TaskBackend.RQ:
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+RQ_QUEUES = {"default": {"URL": SAFEGUARD_TASKS.redis_url, "DEFAULT_TIMEOUT": 600}}
 
 EMAIL_BACKEND = CONFIG.email_backend
 DEFAULT_FROM_EMAIL = CONFIG.email_from
