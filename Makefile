@@ -21,21 +21,25 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/lint-imports
 	SAFEGUARD_ENV=test SAFEGUARD_VAR_DIR=var/test $(BIN)/safeguard makemigrations --check --dry-run
 	SAFEGUARD_ENV=test SAFEGUARD_VAR_DIR=var/test $(BIN)/safeguard diagrams --check
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src/safeguard/audit/chain.py src/safeguard/evidence/vault.py \
+	SAFEGUARD_ENV=test SAFEGUARD_VAR_DIR=var/test $(BIN)/mypy \
+		src/safeguard/core src/safeguard/signals src/safeguard/*/services.py \
+		src/safeguard/*/selectors.py src/safeguard/*/api.py src/safeguard/cases/queue_api.py \
+		src/safeguard/cases/grant_api.py \
+		src/safeguard/audit/chain.py src/safeguard/evidence/vault.py \
 		src/safeguard/cases/workflow.py src/safeguard/accounts/permissions.py \
 		src/safeguard/config/env.py src/safeguard/triage/policy.py src/safeguard/triage/context.py \
-		src/safeguard/core/webhooks.py src/safeguard/signals \
 		src/safeguard/matching/index.py src/safeguard/matching/signal_types.py \
 		src/safeguard/matching/video.py src/safeguard/matching/video_signal.py \
 		src/safeguard/matching/formats.py src/safeguard/matching/scanfiles.py \
 		src/safeguard/accounts/totp.py src/safeguard/review/highlight.py \
 		src/safeguard/matching/pdq_fast.py src/safeguard/evidence/sniff.py \
 		src/safeguard/accounts/sealing.py src/safeguard/config/json_body.py \
-		src/safeguard/config/fields.py
+		src/safeguard/config/fields.py src/safeguard/config/layers_doc.py
 
 # The browser tests (tests/browser) drive Debian's chromium, never a browser Playwright downloads.
 # Without apt-get (or root) they are skipped, and say why.

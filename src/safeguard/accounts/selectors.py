@@ -68,12 +68,18 @@ def second_factor_step(*, user: User, verified: bool) -> SecondFactorStep:
 
 
 def totp_device_confirmed_for(*, user: User) -> SealedTOTPDevice | None:
-    return SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device: SealedTOTPDevice | None = SealedTOTPDevice.objects.filter(
+        user=user, confirmed=True
+    ).first()
+    return device
 
 
 def totp_device_pending_for(*, user: User) -> SealedTOTPDevice | None:
     """An enrolment begun and not yet confirmed with a code."""
-    return SealedTOTPDevice.objects.filter(user=user, confirmed=False).first()
+    device: SealedTOTPDevice | None = SealedTOTPDevice.objects.filter(
+        user=user, confirmed=False
+    ).first()
+    return device
 
 
 def recovery_codes_remaining(*, user: User) -> int:

@@ -191,7 +191,7 @@ def totp_device_create(
     # Only one secret is live at a time: an enrolment begun and never confirmed is replaced.
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     key = secret if secret is not None else secrets.token_bytes(20)
-    device = SealedTOTPDevice.objects.create(
+    device: SealedTOTPDevice = SealedTOTPDevice.objects.create(
         user=user,
         name="authenticator",
         key=seal_totp_key(settings.SAFEGUARD_VAULT_KEY, key=key, user_id=user.pk),
@@ -251,7 +251,7 @@ def totp_device_confirm(
             _audit_invite_refused(
                 user=locked.user, actor=actor, source=source, invite=held, why=refused
             )
-            failure = INVITE_REFUSED_MESSAGE
+            failure: str | None = INVITE_REFUSED_MESSAGE
         else:
             failure = _check_code(locked, normalise_code(code))
         if failure is None:
@@ -317,7 +317,7 @@ def second_factor_verify(
                 .first()
             )
         if device is None:
-            failure = "this account has no " + (
+            failure: str | None = "this account has no " + (
                 "authenticator" if method == "totp" else "recovery codes"
             )
         else:
@@ -342,6 +342,7 @@ def second_factor_verify(
                         data={"method": method},
                     )
                 return device
+        assert failure is not None  # noqa: S101 - an accepted code returned above
         _audit_failure(
             user=user, actor=actor, source=source, stage="sign_in", method=method, why=failure
         )
@@ -647,12 +648,14 @@ def sign_in_failure_record(
 ) -> None:
     """Audit one wrong password that the throttle counted (refusals during a lockout are not
     counted and not recorded, so a locked-out guesser cannot grow the log)."""
+    target_type, target_id = _sign_in_target(user, address)
     audit_record(
         event_type=AuditEventType.USER_SIGN_IN_FAILED,
         # Nobody is authenticated yet: Safeguard refused a claim to be `user`.
         actor=None,
         source=source,
-        **_sign_in_target(user, address),
+        target_type=target_type,
+        target_id=target_id,
         data={"address": address, "known_account": user is not None, "failures": failures},
     )
 
@@ -669,8 +672,8 @@ def sign_in_lockout_record(
     source: AuditSource,
 ) -> None:
     """Audit the failure that crossed a limit and locked `scope` out for `cool_off`."""
-    target = (
-        {"target_type": "address", "target_id": address or ""}
+    target_type, target_id = (
+        ("address", address or "")
         if scope is LockoutScope.ADDRESS
         else _sign_in_target(user, address)
     )
@@ -678,7 +681,8 @@ def sign_in_lockout_record(
         event_type=AuditEventType.USER_SIGN_IN_LOCKED_OUT,
         actor=None,
         source=source,
-        **target,
+        target_type=target_type,
+        target_id=target_id,
         data={
             "address": address,
             "scope": scope.value,
@@ -711,23 +715,21 @@ def sign_in_unlock(
             devices += model.objects.filter(user=user, throttling_failure_count__gt=0).update(
                 throttling_failure_count=0, throttling_failure_timestamp=None
             )
+    target_type, target_id = _sign_in_target(user, address)
     audit_record(
         event_type=AuditEventType.USER_SIGN_IN_UNLOCKED,
         actor=actor,
         source=source,
-        **(
-            _sign_in_target(user, address)
-            if user is not None
-            else {"target_type": "address", "target_id": address}
-        ),
+        target_type=target_type,
+        target_id=target_id,
         data={"address": address, "attempts_cleared": cleared, "devices_unthrottled": devices},
     )
     return Unlocked(attempts_cleared=cleared, devices_unthrottled=devices)
 
 
-def _sign_in_target(user: User | None, address: str | None) -> dict[str, object]:
+def _sign_in_target(user: User | None, address: str | None) -> tuple[str, object]:
     # A claim to an account that does not exist is filed under the address it came from; the
     # name typed is not recorded (people type passwords into the username box).
     if user is not None:
-        return {"target_type": "user", "target_id": user.pk}
-    return {"target_type": "address", "target_id": address or ""}
+        return "user", user.pk
+    return "address", address or ""

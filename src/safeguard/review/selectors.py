@@ -93,8 +93,8 @@ def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
                 view.roles.append(mention.role)
             if mention.age is not None and mention.age not in view.ages:
                 view.ages.append(mention.age)
-        for mention in link.escalation.content.all():
-            item = mention.content
+        for named in link.escalation.content.all():
+            item = named.content
             if item.pk in contents:
                 continue
             view_ = ContentView(item=item, is_media=item.kind in ("image", "video"))

@@ -253,7 +253,7 @@ def case_priority_override(
     previous = locked.priority
     policy = policy_active()
     now = timezone.now()
-    window: timedelta = policy.sla[priority.value]
+    window: timedelta = policy.sla[priority]
     explanation = f"{priority.value} set by {actor.username}: {reason.strip()}"
     _apply(
         locked,

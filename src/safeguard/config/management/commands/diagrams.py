@@ -1,5 +1,7 @@
-"""`safeguard diagrams`: regenerate the process diagrams in docs/process from the state machines."""
+"""`safeguard diagrams`: regenerate the documents generated from code (the process diagrams from
+the state machines, the demo triage table, the layers picture from the import-linter contract)."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -7,13 +9,20 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from safeguard.cases.workflow import diagram_markdown
 from safeguard.config.demo_docs import demo_table_markdown
+from safeguard.config.layers_doc import LayersError, spliced
 
-# Documents generated from code, by path under docs/.
-DIAGRAMS = {"process/case.md": diagram_markdown, "triage.md": demo_table_markdown}
+PYPROJECT = Path("pyproject.toml")
+
+# Documents generated from code, by path under docs/: each renders from the current text.
+DIAGRAMS: dict[str, Callable[[str], str]] = {
+    "process/case.md": lambda _: diagram_markdown(),
+    "triage.md": lambda _: demo_table_markdown(),
+    "architecture.md": lambda current: spliced(current, PYPROJECT),
+}
 
 
 class Command(BaseCommand):
-    help = "Write the generated docs (process diagrams, the demo triage table); --check compares."
+    help = "Write the docs generated from code (diagrams, triage table, layers); --check compares."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", default="docs")
@@ -24,8 +33,11 @@ class Command(BaseCommand):
         stale = []
         for name, render in DIAGRAMS.items():
             path = out / name
-            text = render()
-            current = path.read_text(encoding="utf-8") if path.exists() else None
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            try:
+                text = render(current)
+            except (LayersError, OSError) as exc:
+                raise CommandError(f"{path}: {exc}") from None
             if current == text:
                 continue
             if options["check"]:
