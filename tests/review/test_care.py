@@ -12,8 +12,11 @@ from django.utils import timezone
 from PIL import Image
 
 from safeguard.accounts.permissions import Role
+from safeguard.audit.events import AuditEventType
+from safeguard.audit.models import AuditEvent
 from safeguard.cases.models import Case, ClaimRecord
 from safeguard.review.models import ExposureDay
+from safeguard.review.selectors import view_settings_for
 from tests.conftest import case_of, sign_in_verified
 from tests.factories import UserFactory
 from tests.review.conftest import img_src
@@ -103,7 +106,7 @@ def test_view_settings_change_the_preview(case_with_image: dict[str, Any]) -> No
 
 def test_only_administrators_set_the_organisation_default(db: None) -> None:
     specialist, _ = person()
-    admin, _ = person(Role.ADMIN)
+    admin, admin_user = person(Role.ADMIN)
 
     assert (
         specialist.post(
@@ -125,9 +128,11 @@ def test_only_administrators_set_the_organisation_default(db: None) -> None:
         == 302
     )
     newcomer = UserFactory()
-    from safeguard.review.selectors import view_settings_for
 
     assert view_settings_for(newcomer).blur_radius == 30
+    (event,) = AuditEvent.objects.filter(event_type=AuditEventType.VIEW_SETTINGS_SAVED)
+    assert (event.actor, event.target_id) == (admin_user, "organisation")
+    assert event.data == {"blur_radius": 30, "greyscale": True, "thumbnail_px": 200}
 
 
 def test_internal_notes(case_with_image: dict[str, Any]) -> None:

@@ -13,7 +13,8 @@ from ninja.security import HttpBearer, SessionAuth
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission, second_factor_required
-from safeguard.accounts.selectors import api_token_user, session_is_verified
+from safeguard.accounts.selectors import session_is_verified
+from safeguard.accounts.services import api_token_authenticate
 
 
 class InvalidToken(Exception):
@@ -53,7 +54,7 @@ class TokenAuth(HttpBearer):
         self.any_user = any_user
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = api_token_user(plaintext=token)
+        user = api_token_authenticate(plaintext=token)
         if user is None:
             raise InvalidToken
         return _authorise(user, self.permissions, self.any_user)

@@ -34,6 +34,7 @@ class AuditEventType(StrEnum):
     CONTENT_MATCHED = "content.matched"
     MEDIA_REVEALED = "media.revealed"
     MEDIA_DOWNLOADED = "media.downloaded"
+    VIEW_SETTINGS_SAVED = "view_settings.saved"
     CASE_DECIDED = "case.decided"
     CASE_NOTE_ADDED = "case.note_added"
     CASE_ESCALATED_TO_LEAD = "case.escalated_to_lead"

@@ -19,7 +19,6 @@ from safeguard.cases.selectors import may_work_queue
 from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition
 
-DEFAULT_LEASE = timedelta(minutes=10)
 MAX_LEASE = timedelta(hours=2)
 
 
@@ -38,7 +37,7 @@ class QueueNotFound(Exception):
 
 def lease_length(requested_seconds: int | None) -> timedelta:
     if requested_seconds is None:
-        return timedelta(seconds=getattr(settings, "SAFEGUARD_LEASE_SECONDS", 600))
+        return timedelta(seconds=settings.SAFEGUARD_LEASE_SECONDS)
     lease = timedelta(seconds=requested_seconds)
     if lease <= timedelta(0) or lease > MAX_LEASE:
         raise ClaimError(f"a lease lasts between 1 second and {int(MAX_LEASE.total_seconds())} s")

@@ -7,7 +7,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from safeguard.accounts.models import User
-from safeguard.audit.events import AuditSource
+from safeguard.accounts.permissions import Permission
+from safeguard.audit.events import AuditEventType, AuditSource
+from safeguard.audit.services import audit_record
 from safeguard.cases.models import Case
 from safeguard.cases.queues import case_claim_release
 from safeguard.evidence.models import ContentItem
@@ -19,6 +21,10 @@ LIMITS = {"blur_radius": (4, 64), "thumbnail_px": (120, 640)}
 
 class SettingsError(Exception):
     pass
+
+
+class SettingsPermissionDenied(SettingsError):
+    """Only administrators set the organisation's defaults."""
 
 
 def exposure_add(*, user: User, items: int) -> None:
@@ -38,16 +44,35 @@ def media_reveal(*, content: ContentItem, case: Case, actor: User, source: Audit
 
 @transaction.atomic
 def view_settings_save(
-    *, user: User | None, blur_radius: int, greyscale: bool, thumbnail_px: int
+    *,
+    actor: User,
+    organisation: bool,
+    blur_radius: int,
+    greyscale: bool,
+    thumbnail_px: int,
+    source: AuditSource,
 ) -> ViewSettings:
-    """A person's own settings, or (user=None) the organisation's defaults."""
+    """The actor's own settings, or (`organisation`, administrators only) everyone's defaults;
+    audited either way, since they decide how much of the worst material people see."""
+    if organisation and not actor.has_permission(Permission.ACCOUNTS_USER_MANAGE):
+        raise SettingsPermissionDenied(
+            f"{actor.username} may not change the organisation's view settings"
+        )
     for name, value in (("blur_radius", blur_radius), ("thumbnail_px", thumbnail_px)):
         low, high = LIMITS[name]
         if not low <= value <= high:
             raise SettingsError(f"{name} must be between {low} and {high}")
+    values = {"blur_radius": blur_radius, "greyscale": greyscale, "thumbnail_px": thumbnail_px}
     row, _ = ViewSettings.objects.update_or_create(
-        user=user,
-        defaults={"blur_radius": blur_radius, "greyscale": greyscale, "thumbnail_px": thumbnail_px},
+        user=None if organisation else actor, defaults=values
+    )
+    audit_record(
+        event_type=AuditEventType.VIEW_SETTINGS_SAVED,
+        actor=actor,
+        source=source,
+        target_type="view_settings",
+        target_id="organisation" if organisation else actor.pk,
+        data=values,
     )
     return row
 

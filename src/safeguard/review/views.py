@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from safeguard.accounts.console import console_required
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission, role_permissions
-from safeguard.actions.models import Action
+from safeguard.actions.selectors import ActionNotFound, action_get_for
 from safeguard.actions.services import ActionError, action_reverse
 from safeguard.audit.events import AuditSource
 from safeguard.cases.deciding import DecisionError, case_decide, case_escalate_to_lead
@@ -63,6 +63,7 @@ from safeguard.review.selectors import (
 )
 from safeguard.review.services import (
     SettingsError,
+    SettingsPermissionDenied,
     media_reveal,
     step_away,
     view_settings_save,
@@ -355,16 +356,17 @@ def wellbeing(request: HttpRequest) -> HttpResponse:
 def view_settings(request: HttpRequest) -> HttpResponse:
     """A person's own view settings, or the organisation's defaults (administrators)."""
     user = _user(request)
-    organisation = request.POST.get("scope") == "organisation"
-    if organisation and not user.has_permission(Permission.ACCOUNTS_USER_MANAGE):
-        raise Http404("no such setting")
     try:
         view_settings_save(
-            user=None if organisation else user,
+            actor=user,
+            organisation=request.POST.get("scope") == "organisation",
             blur_radius=int(request.POST.get("blur_radius", "24")),
             greyscale=request.POST.get("greyscale") == "on",
             thumbnail_px=int(request.POST.get("thumbnail_px", "320")),
+            source=AuditSource.CONSOLE,
         )
+    except SettingsPermissionDenied:
+        raise Http404("no such setting") from None
     except (ValueError, SettingsError) as exc:
         messages.error(request, f"Not saved: {exc}")
     else:
@@ -396,17 +398,16 @@ def action_reverse_view(
     """A lead undoes a confirmed action (restore, unban, unrestrict) with a reason."""
     user = _user(request)
     try:
-        case = case_get_for(user=user, case_id=case_id)
-        action = Action.objects.filter(pk=action_id, case=case).first()
-        if action is None:
-            raise CaseNotFound(case_id)
+        action = action_get_for(user=user, action_id=action_id)
+        if action.case_id != case_id:
+            raise ActionNotFound(action_id)
         action_reverse(
             action=action,
             actor=user,
             reason=request.POST.get("reason", ""),
             source=AuditSource.CONSOLE,
         )
-    except CaseNotFound:
+    except ActionNotFound:
         raise Http404("no such action") from None
     except ActionError as exc:
         messages.error(request, f"Not reversed: {exc}")
