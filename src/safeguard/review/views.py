@@ -3,8 +3,7 @@
 import uuid
 
 from django.contrib import messages
-from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -68,8 +67,6 @@ from safeguard.review.services import (
     step_away,
     view_settings_save,
 )
-from safeguard.rota.selectors import PageNotFound, page_get_for, pages_for
-from safeguard.rota.services import PageError, page_acknowledge
 
 
 @never_cache
@@ -91,40 +88,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "permissions": sorted(p.value for p in role_permissions(user.role)),  # type: ignore[union-attr]
         },
     )
-
-
-@never_cache
-@console_required
-def pages(request: HttpRequest) -> HttpResponse:
-    """Unacknowledged pages for the signed-in person (every open page, for a lead)."""
-    user = request.user
-    open_pages = (
-        list(pages_for(user=user, open_only=True)[:100])  # type: ignore[arg-type]
-        if user.has_permission(Permission.ROTA_PAGE_ACKNOWLEDGE)  # type: ignore[union-attr]
-        else []
-    )
-    return render(request, "review/pages.html", {"pages": open_pages})
-
-
-@require_POST
-@console_required
-def page_ack(request: HttpRequest, page_id: uuid.UUID) -> HttpResponse:
-    try:
-        page = page_get_for(user=request.user, page_id=page_id)  # type: ignore[arg-type]
-        page_acknowledge(page=page, actor=request.user, source=AuditSource.CONSOLE)  # type: ignore[arg-type]
-    except (PageNotFound, PageError):
-        raise Http404("no such page") from None
-    return redirect("pages")
-
-
-def healthz(request: HttpRequest) -> HttpResponse:
-    """For load balancers: 200 when the database answers, 503 when it does not."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as exc:
-        return JsonResponse({"status": "unavailable", "database": str(exc)}, status=503)
-    return JsonResponse({"status": "ok"})
 
 
 # --- The console: queues, case pages, protected media, decisions ---------------------------
