@@ -39,7 +39,8 @@ typecheck: $(STAMP)
 		src/safeguard/accounts/totp.py src/safeguard/review/highlight.py \
 		src/safeguard/matching/pdq_fast.py src/safeguard/evidence/sniff.py \
 		src/safeguard/accounts/sealing.py src/safeguard/config/json_body.py \
-		src/safeguard/config/fields.py src/safeguard/config/layers_doc.py
+		src/safeguard/config/fields.py src/safeguard/config/layers_doc.py \
+		src/safeguard/triage/cel_check.py
 
 # The browser tests (tests/browser) drive Debian's chromium, never a browser Playwright downloads.
 # Without apt-get (or root) they are skipped, and say why.

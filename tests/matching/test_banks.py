@@ -25,7 +25,8 @@ from safeguard.matching.services import (
     bank_import,
     match_hashes,
 )
-from safeguard.matching.signal_types import HashResult, get_signal_type
+from safeguard.matching.signal_types import HashResult
+from safeguard.matching.signals import get_signal_type
 
 PDQ = get_signal_type("pdq")
 A = "f" * 64

@@ -119,7 +119,7 @@ def test_scan_a_folder_of_good_corrupt_and_matching_files(tmp_path: Path) -> Non
     env = clean_env(tmp_path / "var")
     assert safeguard(env, "migrate", "--verbosity", "0").returncode == 0
     assert safeguard(env, "banks", "create", "known", "--verified").returncode == 0
-    from safeguard.matching.signal_types import get_signal_type
+    from safeguard.matching.signals import get_signal_type
 
     pdq = get_signal_type("pdq").hash_bytes(KNOWN).hash
     (tmp_path / "bank.txt").write_text(f"{pdq}\n")

@@ -18,7 +18,6 @@ from safeguard.matching.signal_types import (
     MD5,
     PDQ,
     SHA256,
-    SIGNAL_TYPES,
     CorruptMedia,
     DecompressionBomb,
     EmptyMedia,
@@ -31,8 +30,8 @@ from safeguard.matching.signal_types import (
     TruncatedMedia,
     UnknownSignalType,
     UnsupportedMediaFormat,
-    get_signal_type,
 )
+from safeguard.matching.signals import SIGNAL_TYPES, get_signal_type
 
 # The project's conftest adds an autouse function-scoped fixture that these pure tests ignore.
 PURE = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
@@ -175,9 +174,18 @@ def test_zero_bytes_is_empty_media(signal: SignalType) -> None:
         signal.hash_bytes(b"")
 
 
+def _media_for(signal: SignalType, tmp_path: Path) -> bytes:
+    """Bytes each signal type can hash: a short generated video for video, a PNG otherwise."""
+    if signal.media_kind is MediaKind.VIDEO:
+        from tests.matching.test_video import timeline, write_video
+
+        return write_video(tmp_path / "clip.mp4", timeline([1, 2])).read_bytes()
+    return encode(checkerboard(), "PNG")
+
+
 @pytest.mark.parametrize("signal", list(SIGNAL_TYPES.values()), ids=list(SIGNAL_TYPES))
-def test_oversized_media_is_refused(signal: SignalType) -> None:
-    data = encode(checkerboard(), "PNG")
+def test_oversized_media_is_refused(signal: SignalType, tmp_path: Path) -> None:
+    data = _media_for(signal, tmp_path)
 
     with pytest.raises(OversizedMedia) as caught:
         signal.hash_bytes(data, max_bytes=len(data) - 1)

@@ -24,8 +24,8 @@ from safeguard.matching.signal_types import (
     OversizedMedia,
     TruncatedMedia,
     UnsupportedMediaFormat,
-    get_signal_type,
 )
+from safeguard.matching.signals import get_signal_type
 from safeguard.matching.video import (
     DEFAULT_MATCH_DISTANCE,
     DEFAULT_QUERY_SHARE,

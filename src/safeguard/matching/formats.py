@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from safeguard.matching.signal_types import InvalidHash, UnknownSignalType, get_signal_type
+from safeguard.matching.signal_types import InvalidHash, UnknownSignalType
+from safeguard.matching.signals import get_signal_type
 
 
 class BankFormat(StrEnum):

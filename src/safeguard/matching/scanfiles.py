@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from safeguard.matching.signal_types import HashResult, MediaError, get_signal_type
+from safeguard.matching.signal_types import HashResult, MediaError
+from safeguard.matching.signals import get_signal_type
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".3gp"}
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024

@@ -23,7 +23,8 @@ from safeguard.intake.schemas import EscalationIn
 from safeguard.intake.services import escalation_intake
 from safeguard.matching.models import BankEntry, ContentMatch
 from safeguard.matching.services import Hit, lookup_record, match_hashes
-from safeguard.matching.signal_types import HashResult, MediaError, get_signal_type
+from safeguard.matching.signal_types import HashResult, MediaError
+from safeguard.matching.signals import get_signal_type
 
 MATCHER = "safeguard-matcher"
 

@@ -18,7 +18,8 @@ from safeguard.audit.services import audit_record
 from safeguard.matching import registry
 from safeguard.matching.formats import BankFormat, ExportRow, parse_bank_file, render_bank_file
 from safeguard.matching.models import Bank, BankEntry, IndexGeneration, MatchLookup
-from safeguard.matching.signal_types import HashResult, get_signal_type
+from safeguard.matching.signal_types import HashResult
+from safeguard.matching.signals import get_signal_type
 from safeguard.matching.video_signal import VideoSignal, identity
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")

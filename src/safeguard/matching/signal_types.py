@@ -11,7 +11,7 @@ import io
 import os
 import string
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
@@ -29,7 +29,6 @@ __all__ = [
     "MD5",
     "PDQ",
     "SHA256",
-    "SIGNAL_TYPES",
     "CorruptMedia",
     "DecompressionBomb",
     "EmptyMedia",
@@ -46,7 +45,6 @@ __all__ = [
     "TruncatedMedia",
     "UnknownSignalType",
     "UnsupportedMediaFormat",
-    "get_signal_type",
 ]
 
 # Media larger than this is refused before any decoding; callers pass their own limit.
@@ -91,10 +89,9 @@ class InvalidHash(ValueError):
 class UnknownSignalType(LookupError):
     """A signal type name that no implementation answers to."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, known: Iterable[str] = ()) -> None:
         self.name = name
-        known = ", ".join(sorted([*SIGNAL_TYPES, "video"]))
-        super().__init__(f"unknown signal type {name!r}; known: {known}")
+        super().__init__(f"unknown signal type {name!r}; known: {', '.join(sorted(known))}")
 
 
 class MediaError(Exception):
@@ -415,18 +412,3 @@ class PDQSignal(SignalType):
 PDQ: Final = PDQSignal()
 MD5: Final = MD5Signal()
 SHA256: Final = SHA256Signal()
-
-SIGNAL_TYPES: Final[Mapping[str, SignalType]] = {s.name: s for s in (PDQ, MD5, SHA256)}
-
-
-def get_signal_type(name: str) -> SignalType:
-    """The signal type called `name`, or `UnknownSignalType`."""
-    if name == "video":
-        # Imported on use: video hashing builds on this module (its errors and PDQ).
-        from safeguard.matching.video_signal import VIDEO
-
-        return VIDEO
-    try:
-        return SIGNAL_TYPES[name]
-    except KeyError:
-        raise UnknownSignalType(name) from None
