@@ -15,13 +15,14 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission, second_factor_required
 from safeguard.accounts.selectors import session_is_verified
 from safeguard.accounts.services import api_token_authenticate
+from safeguard.core.errors import Forbidden
 
 
 class InvalidToken(Exception):
     """A bearer token was sent but is unknown, revoked, or belongs to a disabled account."""
 
 
-class PermissionDenied(Exception):
+class PermissionDenied(Forbidden):
     def __init__(self, user: User, permissions: tuple[Permission, ...]) -> None:
         wanted = " or ".join(p.value for p in permissions) or "a permission no role holds"
         super().__init__(f"{user.username} ({user.role or 'no role'}) lacks {wanted}")

@@ -8,9 +8,10 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
 from safeguard.actions.models import Action
 from safeguard.cases.selectors import visible_cases
+from safeguard.core.errors import NotFound
 
 
-class ActionNotFound(Exception):
+class ActionNotFound(NotFound):
     def __init__(self, action_id: object) -> None:
         super().__init__(f"no action {action_id}")
 

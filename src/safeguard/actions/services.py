@@ -23,12 +23,13 @@ from safeguard.cases.models import Case, Decision
 from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition
 from safeguard.core import webhooks
+from safeguard.core.errors import Invalid
 from safeguard.core.tasks import enqueue
 
 MAX_ATTEMPTS = 8
 
 
-class ActionError(Exception):
+class ActionError(Invalid):
     pass
 
 

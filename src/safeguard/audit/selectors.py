@@ -10,9 +10,10 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.chain import GENESIS_HASH, ChainedEvent, Verification, verify
 from safeguard.audit.models import AuditEvent, AuditHead
+from safeguard.core.errors import Forbidden
 
 
-class AuditAccessDenied(Exception):
+class AuditAccessDenied(Forbidden):
     """The user may not read the audit log."""
 
 

@@ -27,12 +27,13 @@ from safeguard.cases.decisions import (
 from safeguard.cases.models import Case, Decision, Queue
 from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition
+from safeguard.core.errors import Invalid
 from safeguard.evidence.models import ContentItem
 
 LEAD_QUEUE = "lead"
 
 
-class DecisionError(Exception):
+class DecisionError(Invalid):
     """A decision that cannot be recorded; the message says why."""
 
 

@@ -22,17 +22,18 @@ from safeguard.audit.services import audit_record
 from safeguard.cases.models import Case, Queue, ReadGrant
 from safeguard.cases.queues import QueueNotFound, queue_may_work
 from safeguard.cases.selectors import CaseNotFound, visible_cases
+from safeguard.core.errors import Invalid, NotFound
 
 # An audit that needs longer asks again: a grant nobody renews closes by itself.
 MAX_GRANT = timedelta(days=30)
 MAX_REASON = 2000
 
 
-class GrantRefused(Exception):
+class GrantRefused(Invalid):
     """A grant that cannot be made or revoked; the message says why."""
 
 
-class GrantNotFound(Exception):
+class GrantNotFound(NotFound):
     def __init__(self, grant_id: object) -> None:
         super().__init__(f"no read grant {grant_id}")
 

@@ -18,19 +18,20 @@ from safeguard.cases.models import Case, Queue
 from safeguard.cases.selectors import may_work_queue
 from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition
+from safeguard.core.errors import Conflict, Invalid, NotFound
 
 MAX_LEASE = timedelta(hours=2)
 
 
-class ClaimError(Exception):
+class ClaimError(Invalid):
     """A claim operation that cannot be done; the message says why."""
 
 
-class NotHolder(ClaimError):
+class NotHolder(Conflict, ClaimError):
     pass
 
 
-class QueueNotFound(Exception):
+class QueueNotFound(NotFound):
     def __init__(self, name: str) -> None:
         super().__init__(f"no queue {name!r}")
 

@@ -21,11 +21,12 @@ from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
 from safeguard.cases.models import Case, CaseEscalation, Decision, Queue, ReadGrant
 from safeguard.cases.workflow import CaseState
+from safeguard.core.errors import NotFound
 from safeguard.intake.models import ContentClaim, EscalationContent, EscalationSubject
 from safeguard.matching.models import ContentMatch
 
 
-class CaseNotFound(Exception):
+class CaseNotFound(NotFound):
     def __init__(self, case_id: object) -> None:
         super().__init__(f"no case {case_id}")
 

@@ -21,16 +21,17 @@ from safeguard.cases.workflow import (
     CaseTransition,
     next_state,
 )
+from safeguard.core.errors import Forbidden, Invalid
 from safeguard.intake.models import Escalation, Subject
 
 
-class CasePermissionDenied(Exception):
+class CasePermissionDenied(Forbidden):
     def __init__(self, actor: User, transition: CaseTransition) -> None:
         permission = EDGES_BY_NAME[transition].permission
         super().__init__(f"{actor.username} may not {transition.value} cases (needs {permission})")
 
 
-class ReasonRequired(Exception):
+class ReasonRequired(Invalid):
     pass
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from safeguard.accounts.permissions import Permission
+from safeguard.core.errors import Conflict
 
 
 class CaseState(StrEnum):
@@ -104,7 +105,7 @@ EDGES_BY_NAME: dict[CaseTransition, Edge] = {edge.name: edge for edge in EDGES}
 OPEN_STATES: frozenset[CaseState] = frozenset(CaseState) - {CaseState.CLOSED}
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Conflict):
     """The transition does not start from the case's current state."""
 
     def __init__(self, transition: CaseTransition, state: CaseState) -> None:

@@ -6,10 +6,11 @@ import uuid
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
+from safeguard.core.errors import NotFound
 from safeguard.evidence.models import ContentItem
 
 
-class ContentNotFound(Exception):
+class ContentNotFound(NotFound):
     def __init__(self, content_id: object) -> None:
         super().__init__(f"no content {content_id}")
 

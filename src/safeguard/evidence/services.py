@@ -12,6 +12,7 @@ from django.utils import timezone
 from safeguard.accounts.models import User
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.core.errors import Conflict, Invalid
 from safeguard.core.tasks import enqueue
 from safeguard.evidence import hooks, tasks
 from safeguard.evidence.enums import MEDIA_KINDS
@@ -21,11 +22,11 @@ from safeguard.evidence.store import vault
 from safeguard.evidence.vault import HashMismatch
 
 
-class MediaConflict(Exception):
+class MediaConflict(Conflict):
     """The content item already holds different bytes."""
 
 
-class MediaNotAccepted(Exception):
+class MediaNotAccepted(Invalid):
     """This kind of content item has no media bytes to upload."""
 
 

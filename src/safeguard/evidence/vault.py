@@ -21,6 +21,9 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from safeguard.core import errors
+from safeguard.core.errors import Invalid
+
 MAGIC = b"SGV1"
 CHUNK_SIZE = 1024 * 1024
 TAG_SIZE = 16
@@ -32,7 +35,7 @@ class VaultError(Exception):
     """Base of the vault's errors."""
 
 
-class HashMismatch(VaultError):
+class HashMismatch(Invalid, VaultError):
     def __init__(self, declared: str, actual: str) -> None:
         super().__init__(
             f"the bytes do not match the declared sha256: declared {declared}, received bytes "
@@ -42,7 +45,7 @@ class HashMismatch(VaultError):
         self.actual = actual
 
 
-class TooLarge(VaultError):
+class TooLarge(errors.TooLarge, VaultError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the file is larger than the limit of {limit} bytes")
         self.limit = limit

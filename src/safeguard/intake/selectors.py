@@ -8,10 +8,11 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditSource
 from safeguard.cases.selectors import visibility_for
+from safeguard.core.errors import NotFound
 from safeguard.intake.models import Escalation
 
 
-class EscalationNotFound(Exception):
+class EscalationNotFound(NotFound):
     def __init__(self, escalation_id: object) -> None:
         super().__init__(f"no escalation {escalation_id}")
 

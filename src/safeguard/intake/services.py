@@ -16,6 +16,7 @@ from safeguard.accounts.permissions import Permission
 from safeguard.audit.chain import canonical_json
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.core.errors import Conflict, Forbidden
 from safeguard.evidence.models import ContentItem
 from safeguard.intake import hooks
 from safeguard.intake.enums import Channel, SubjectRole
@@ -34,15 +35,15 @@ class IntakeError(Exception):
     """Base of intake's refusals; each maps to a 4xx with its message."""
 
 
-class ChannelNotAllowed(IntakeError):
+class ChannelNotAllowed(Forbidden, IntakeError):
     pass
 
 
-class IdempotencyConflict(IntakeError):
+class IdempotencyConflict(Conflict, IntakeError):
     pass
 
 
-class ContentConflict(IntakeError):
+class ContentConflict(Conflict, IntakeError):
     pass
 
 

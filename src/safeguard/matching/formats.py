@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from safeguard.core.errors import Invalid
 from safeguard.matching.signal_types import InvalidHash, UnknownSignalType
 from safeguard.matching.signals import get_signal_type
 
@@ -49,7 +50,7 @@ class LineError:
         return f"line {self.line}: {self.message}"
 
 
-class BankFileError(Exception):
+class BankFileError(Invalid):
     """A bank file with at least one bad line; nothing from it may be imported."""
 
     def __init__(self, errors: list[LineError]) -> None:

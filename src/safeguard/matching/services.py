@@ -15,6 +15,7 @@ from django.utils import timezone
 from safeguard.accounts.models import User
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.core.errors import Invalid, NotFound
 from safeguard.matching import registry
 from safeguard.matching.formats import BankFormat, ExportRow, parse_bank_file, render_bank_file
 from safeguard.matching.models import Bank, BankEntry, IndexGeneration, MatchLookup
@@ -29,11 +30,11 @@ DEFAULT_THRESHOLDS = {"pdq": 31, "md5": 0, "sha256": 0, "video": 20}
 LIMITS = {"pdq": 64, "md5": 0, "sha256": 0, "video": 100}
 
 
-class BankError(Exception):
+class BankError(Invalid):
     """A bank request that cannot be carried out; the message says why."""
 
 
-class BankNotFound(Exception):
+class BankNotFound(NotFound):
     def __init__(self, name: str) -> None:
         super().__init__(f"no bank {name!r}")
 

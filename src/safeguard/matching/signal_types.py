@@ -23,6 +23,8 @@ import pdqhash  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from safeguard.core.errors import Invalid
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "EXACT_MISMATCH_DISTANCE",
@@ -94,7 +96,7 @@ class UnknownSignalType(LookupError):
         super().__init__(f"unknown signal type {name!r}; known: {', '.join(sorted(known))}")
 
 
-class MediaError(Exception):
+class MediaError(Invalid):
     """Media that cannot be hashed; the message says why, for a per-file error report."""
 
     code: ClassVar[str] = "media_error"

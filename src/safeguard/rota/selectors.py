@@ -8,10 +8,11 @@ from django.db.models import QuerySet
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
+from safeguard.core.errors import NotFound
 from safeguard.rota.models import Page
 
 
-class PageNotFound(Exception):
+class PageNotFound(NotFound):
     def __init__(self, page_id: object) -> None:
         super().__init__(f"no page {page_id}")
 

@@ -16,6 +16,7 @@ from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
 from safeguard.cases.models import Case, Queue
 from safeguard.core import webhooks
+from safeguard.core.errors import Forbidden
 from safeguard.core.tasks import enqueue
 from safeguard.rota import tasks
 from safeguard.rota.models import Page, PageKind
@@ -24,7 +25,7 @@ from safeguard.rota.oncall import oncall_lead, oncall_person
 MAX_WEBHOOK_ATTEMPTS = 8
 
 
-class PageError(Exception):
+class PageError(Forbidden):
     pass
 
 

@@ -18,6 +18,7 @@ from typing import Any, Final, NamedTuple
 import cel
 
 from safeguard.cases.workflow import Priority
+from safeguard.core.errors import Invalid
 from safeguard.signals.indicators import default_families
 from safeguard.signals.invisible import describe, first_invisible
 from safeguard.signals.safe_yaml import YamlRefused, load_untrusted_yaml
@@ -98,7 +99,7 @@ class PolicyProblem:
         return f"{where}: {self.message}"
 
 
-class PolicyError(ValueError):
+class PolicyError(Invalid, ValueError):
     """A policy cannot be used; lists every problem found, each naming its rule and field."""
 
     def __init__(self, problems: Sequence[PolicyProblem]) -> None:

@@ -17,6 +17,7 @@ from safeguard.cases.decisions import DecisionKind
 from safeguard.cases.models import Case, Decision
 from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition, Priority
+from safeguard.core.errors import Conflict, Invalid
 from safeguard.core.tasks import enqueue
 from safeguard.intake.hooks import HashMatchSummary
 from safeguard.intake.models import Escalation
@@ -28,11 +29,11 @@ from safeguard.triage.policy import Policy, PolicyError, TriageResult, compile_p
 DEFAULT_POLICY_FILE = "default_policy.yaml"
 
 
-class PolicyConflict(Exception):
+class PolicyConflict(Conflict):
     pass
 
 
-class OverrideError(Exception):
+class OverrideError(Invalid):
     pass
 
 
