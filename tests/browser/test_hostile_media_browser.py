@@ -15,7 +15,7 @@ from safeguard.accounts.permissions import Role
 from safeguard.cases.models import Case
 from safeguard.config.demo import pattern_png
 from safeguard.evidence.models import ContentItem
-from tests.browser.conftest import Staff
+from tests.browser.conftest import Staff, save_screenshot
 from tests.conftest import ApiClient, escalation_body
 from tests.tasks import run_tasks
 
@@ -72,6 +72,7 @@ def test_hostile_media_never_runs_script_in_the_console(
     if reveal.count():
         reveal.click()
         page.wait_for_load_state()
+    save_screenshot(page, f"hostile-{name}.png")
     html = page.content()
     urls = {
         u.replace("&amp;", "&") for u in re.findall(r'(?:src|href)="(/console/media/[^"]+)"', html)

@@ -99,6 +99,10 @@ class MediaState:
     reason: str
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def media_state(content: ContentItem) -> MediaState:
     blob = content.blob
     if blob is None:
@@ -108,8 +112,8 @@ def media_state(content: ContentItem) -> MediaState:
         return MediaState(
             False,
             False,
-            f"the bytes are {what}, not a {content.kind}: kept as opaque evidence, never shown;"
-            " download it as a file if you must",
+            f"the bytes are {what}, not {_article(content.kind)} {content.kind}: kept as opaque"
+            " evidence, never shown; download it as a file if you must",
         )
     if blob.render_state == RenderState.PENDING:
         return MediaState(True, False, "preview unavailable: still being prepared")
