@@ -38,8 +38,8 @@ typecheck: $(STAMP)
 		src/safeguard/matching/formats.py src/safeguard/matching/scanfiles.py \
 		src/safeguard/accounts/totp.py src/safeguard/review/highlight.py \
 		src/safeguard/matching/pdq_fast.py src/safeguard/evidence/sniff.py \
-		src/safeguard/accounts/sealing.py src/safeguard/config/json_body.py \
-		src/safeguard/config/fields.py src/safeguard/config/layers_doc.py \
+		src/safeguard/accounts/sealing.py \
+		src/safeguard/config/layers_doc.py \
 		src/safeguard/triage/cel_check.py
 
 # The browser tests (tests/browser) drive Debian's chromium, never a browser Playwright downloads.

@@ -59,8 +59,6 @@ def api_token_authenticate(*, plaintext: str) -> User | None:
     return token.user
 
 
-
-
 @transaction.atomic
 def user_create(
     *,

@@ -16,8 +16,8 @@ from safeguard.cases.deciding import case_decide, case_escalate_to_lead
 from safeguard.cases.decisions import ActionKind, DecisionLabel, IndustryClass, Referral
 from safeguard.cases.schemas import ActionOut, CaseOut, action_out, case_out
 from safeguard.cases.selectors import case_get_for
-from safeguard.config.fields import IDENTIFIER, STORABLE, ApiIn, Choice
-from safeguard.config.openapi import answers
+from safeguard.core.fields import IDENTIFIER, STORABLE, ApiIn, Choice
+from safeguard.core.openapi import answers
 
 router = Router(tags=["decisions"])
 

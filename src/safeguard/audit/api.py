@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from safeguard.accounts.auth import requires
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.selectors import audit_chain_verify, audit_events_for
-from safeguard.config.fields import IDENTIFIER, MAX_DB_ID, QueryIn
+from safeguard.core.fields import IDENTIFIER, MAX_DB_ID, QueryIn
 
 router = Router(tags=["audit"])
 

@@ -1,4 +1,4 @@
-"""Case endpoints: read a case with its escalations, list recent cases."""
+"""Case endpoints: read a case with its escalations, list recent cases, read an escalation."""
 
 import uuid
 
@@ -9,9 +9,11 @@ from pydantic import Field
 from safeguard.accounts.auth import requires
 from safeguard.accounts.permissions import Permission
 from safeguard.cases.schemas import CaseOut, case_out
-from safeguard.cases.selectors import case_get_for, case_list_for
+from safeguard.cases.selectors import case_get_for, case_list_for, escalation_get_for
 from safeguard.cases.workflow import CaseState
-from safeguard.config.fields import QueryIn
+from safeguard.core.fields import QueryIn
+from safeguard.intake.presenters import escalation_detail
+from safeguard.intake.schemas import EscalationDetail
 
 router = Router(tags=["cases"])
 
@@ -44,3 +46,14 @@ def case_list(request: HttpRequest, filters: Query[CaseFilter]) -> list[CaseOut]
         limit=filters.limit,
     )
     return [case_out(c) for c in cases]
+
+
+@router.get(
+    "/escalations/{escalation_id}",
+    response=EscalationDetail,
+    auth=requires(Permission.INTAKE_ESCALATION_READ),
+    summary="An escalation exactly as received",
+)
+def escalation_get(request: HttpRequest, escalation_id: uuid.UUID) -> EscalationDetail:
+    escalation = escalation_get_for(user=request.auth, escalation_id=escalation_id)  # type: ignore[attr-defined]
+    return escalation_detail(escalation)

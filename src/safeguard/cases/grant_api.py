@@ -2,11 +2,12 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.responses import Status
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import AwareDatetime, Field, Strict, field_validator
 
 from safeguard.accounts.auth import requires
 from safeguard.accounts.models import User
@@ -24,29 +25,42 @@ from safeguard.cases.grants import (
 from safeguard.cases.models import Case, Queue, ReadGrant
 from safeguard.cases.queues import QueueNotFound
 from safeguard.cases.selectors import CaseNotFound
+from safeguard.core.fields import IDENTIFIER, STORABLE, ApiIn, QueryIn
+from safeguard.core.openapi import answers
 
 router = Router(tags=["read grants"])
 
 
-class GrantIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    grantee: str = Field(min_length=1, max_length=150, description="the auditor's username")
-    queue: str | None = Field(
-        default=None, max_length=64, description="open every case of this queue"
+# The same bases as every other body and query of the API (`safeguard.core.fields`): strict
+# types, unknown fields refused, no NUL anywhere (PostgreSQL text cannot hold one), identifiers
+# free of invisible characters. A UUID and a time arrive as JSON strings, so they convert.
+class GrantIn(ApiIn):
+    grantee: Annotated[str, Field(min_length=1, max_length=150), IDENTIFIER] = Field(
+        description="the auditor's username"
     )
-    case_id: uuid.UUID | None = Field(default=None, description="or open this one case")
-    reason: str = Field(min_length=1, max_length=MAX_REASON)
-    expires_at: AwareDatetime = Field(description="at most 30 days ahead")
+    queue: Annotated[str, Field(max_length=64), IDENTIFIER] | None = Field(
+        default=None, description="open every case of this queue"
+    )
+    case_id: Annotated[uuid.UUID, Strict(False)] | None = Field(
+        default=None, description="or open this one case"
+    )
+    reason: Annotated[str, Field(min_length=1, max_length=MAX_REASON), STORABLE]
+    expires_at: Annotated[AwareDatetime, Strict(False)] = Field(description="at most 30 days ahead")
+
+    @field_validator("expires_at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: object) -> object:
+        # Converted from text only: pydantic would also read a number as Unix time.
+        if not isinstance(value, str):
+            raise ValueError("must be an ISO-8601 date and time such as 2026-11-24T09:30:00Z")
+        return value
 
 
-class RevokeIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(default="", max_length=MAX_REASON)
+class RevokeIn(ApiIn):
+    reason: Annotated[str, Field(max_length=MAX_REASON), STORABLE] = ""
 
 
-class GrantFilter(Schema):
+class GrantFilter(QueryIn):
     active: bool = False
 
 
@@ -93,7 +107,7 @@ def grant_list(request: HttpRequest, filters: Query[GrantFilter]) -> list[GrantO
 
 @router.post(
     "/grants",
-    response={201: GrantOut},
+    response=answers({201: GrantOut}, 404, 422),
     auth=requires(Permission.CASES_GRANT_MANAGE),
     summary="A lead opens a queue or one case to an auditor until a time, with a reason",
 )
@@ -125,7 +139,7 @@ def grant_create(request: HttpRequest, payload: GrantIn) -> Status[GrantOut]:
 
 @router.post(
     "/grants/{grant_id}/revoke",
-    response=GrantOut,
+    response=answers(GrantOut, 422),
     auth=requires(Permission.CASES_GRANT_MANAGE),
     summary="End a read grant now",
 )

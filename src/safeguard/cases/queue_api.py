@@ -26,9 +26,8 @@ from safeguard.cases.queues import (
 )
 from safeguard.cases.schemas import CaseOut, case_out
 from safeguard.cases.selectors import case_get_for, queue_summaries_for
-from safeguard.cases.workflow import Priority
-from safeguard.config.fields import IDENTIFIER, STORABLE, ApiIn, Choice
-from safeguard.triage.services import case_priority_override
+from safeguard.core.fields import IDENTIFIER, STORABLE, ApiIn, Choice
+from safeguard.core.openapi import answers
 
 router = Router(tags=["queues"])
 
@@ -52,11 +51,6 @@ class ReleaseIn(ApiIn):
 class ReassignIn(ApiIn):
     to_user: Username | None = None
     to_queue: QueueName | None = None
-    reason: Reason
-
-
-class PriorityIn(ApiIn):
-    priority: Choice[Priority]
     reason: Reason
 
 
@@ -88,7 +82,7 @@ def queue_list(request: HttpRequest) -> list[QueueSummary]:
 
 @router.put(
     "/queues/{name}",
-    response=QueueSummary,
+    response=answers(QueueSummary, 422),
     auth=requires(Permission.CASES_QUEUE_MANAGE),
     summary="Create or update a queue and who may work it",
 )
@@ -112,7 +106,7 @@ def queue_put(request: HttpRequest, name: Path[QueueName], payload: QueueIn) -> 
 
 @router.post(
     "/queues/{name}/next",
-    response={200: CaseOut, 204: None},
+    response=answers({200: CaseOut, 204: None}, 422),
     auth=requires(Permission.CASES_CASE_REVIEW),
     summary="Claim the most urgent case in the queue (204 when the queue is empty)",
 )
@@ -130,7 +124,7 @@ def queue_next(
 
 @router.post(
     "/cases/{case_id}/claim/renew",
-    response=CaseOut,
+    response=answers(CaseOut, 409, 422),
     auth=requires(Permission.CASES_CASE_REVIEW),
     summary="Extend the caller's lease on a case",
 )
@@ -146,7 +140,7 @@ def claim_renew(
 
 @router.post(
     "/cases/{case_id}/claim/release",
-    response=CaseOut,
+    response=answers(CaseOut, 409),
     auth=requires(Permission.CASES_CASE_REVIEW),
     summary="Give a claimed case back to its queue",
 )
@@ -163,7 +157,7 @@ def claim_release(
 
 @router.post(
     "/cases/{case_id}/reassign",
-    response=CaseOut,
+    response=answers(CaseOut, 422),
     auth=requires(Permission.CASES_CASE_ASSIGN),
     summary="A lead moves a case to a person or another queue, with a reason",
 )
@@ -188,25 +182,6 @@ def reassign(request: HttpRequest, case_id: uuid.UUID, payload: ReassignIn) -> C
         reason=payload.reason,
         to_user=to_user,
         to_queue=to_queue,
-        source=AuditSource.API,
-    )
-    return case_out(case_get_for(user=user, case_id=case_id))
-
-
-@router.post(
-    "/cases/{case_id}/priority",
-    response=CaseOut,
-    auth=requires(Permission.CASES_CASE_PRIORITIZE),
-    summary="Override a case's priority (up or down) with a reason",
-)
-def priority_override(request: HttpRequest, case_id: uuid.UUID, payload: PriorityIn) -> CaseOut:
-    user = request.auth  # type: ignore[attr-defined]
-    case = case_get_for(user=user, case_id=case_id)
-    case_priority_override(
-        case=case,
-        priority=payload.priority,
-        actor=user,
-        reason=payload.reason,
         source=AuditSource.API,
     )
     return case_out(case_get_for(user=user, case_id=case_id))

@@ -22,7 +22,7 @@ from safeguard.audit.services import audit_record
 from safeguard.cases.models import Case, CaseEscalation, Decision, Queue, ReadGrant
 from safeguard.cases.workflow import CaseState
 from safeguard.core.errors import NotFound
-from safeguard.intake.models import ContentClaim, EscalationContent, EscalationSubject
+from safeguard.intake.models import ContentClaim, Escalation, EscalationContent, EscalationSubject
 from safeguard.matching.models import ContentMatch
 
 
@@ -235,3 +235,38 @@ def queue_summaries_for(*, user: User | None) -> list[dict[str, Any]]:
         }
         for q in queues
     ]
+
+
+# --- Escalations: seen with their case ---------------------------------------------------------
+
+
+class EscalationNotFound(NotFound):
+    def __init__(self, escalation_id: object) -> None:
+        super().__init__(f"no escalation {escalation_id}")
+
+
+def escalation_get_for(
+    *, user: User, escalation_id: uuid.UUID, source: AuditSource = AuditSource.API
+) -> Escalation:
+    """An escalation of a case the user may see (`visibility_for`); the same
+    "not found" whether it does not exist or its case may not be seen."""
+    if not user.has_permission(Permission.INTAKE_ESCALATION_READ):
+        raise EscalationNotFound(escalation_id)
+    visibility = visibility_for(user)
+    escalation = (
+        Escalation.objects.select_related("caller", "case_link__case")
+        .prefetch_related(
+            "subjects__subject",
+            "content__content__matches__entry__bank",  # one escalation: a few queries
+            "content__content__claims__caller",
+            "content__content__blob",
+        )
+        .filter(pk=escalation_id, case_link__case__in=visibility.cases)
+        .first()
+    )
+    if escalation is None:
+        raise EscalationNotFound(escalation_id)
+    visibility.record_reads(
+        [escalation.case_link.case], read="escalation", source=source, escalation=str(escalation.pk)
+    )
+    return escalation

@@ -6,49 +6,30 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.parser import Parser
 
 from safeguard.accounts.api import router as accounts_router
-from safeguard.accounts.auth import InvalidToken, PermissionDenied, deny_all
+from safeguard.accounts.auth import InvalidToken, deny_all
 from safeguard.actions.api import router as actions_router
-from safeguard.actions.selectors import ActionNotFound
-from safeguard.actions.services import ActionError
 from safeguard.audit.api import router as audit_router
-from safeguard.audit.selectors import AuditAccessDenied
 from safeguard.cases.api import router as cases_router
-from safeguard.cases.deciding import DecisionError
 from safeguard.cases.grant_api import router as grants_router
-from safeguard.cases.grants import GrantNotFound, GrantRefused
 from safeguard.cases.queue_api import router as queues_router
-from safeguard.cases.queues import ClaimError, NotHolder, QueueNotFound
-from safeguard.cases.selectors import CaseNotFound
-from safeguard.cases.services import CasePermissionDenied, ReasonRequired
-from safeguard.cases.workflow import IllegalTransition
-from safeguard.config.json_body import BodyRefused, check_media_type, decode_json
-from safeguard.evidence.api import UploadRefused
+from safeguard.core.errors import DomainError
+from safeguard.core.json_body import BodyRefused, check_media_type, decode_json
+from safeguard.core.openapi import complete_document
 from safeguard.evidence.api import router as evidence_router
-from safeguard.evidence.selectors import ContentNotFound
-from safeguard.evidence.services import MediaConflict, MediaNotAccepted
-from safeguard.evidence.vault import HashMismatch, TooLarge
 from safeguard.intake.api import router as intake_router
-from safeguard.intake.selectors import EscalationNotFound
-from safeguard.intake.services import ChannelNotAllowed, ContentConflict, IdempotencyConflict
 from safeguard.matching.api import router as matching_router
-from safeguard.matching.formats import BankFileError
-from safeguard.matching.services import BankError, BankNotFound
-from safeguard.matching.signal_types import MediaError
 from safeguard.rota.api import router as rota_router
-from safeguard.rota.selectors import PageNotFound
-from safeguard.rota.services import PageError
 from safeguard.triage.api import router as triage_router
-from safeguard.triage.policy import PolicyError
-from safeguard.triage.services import OverrideError, PolicyConflict
 
 
 class _ExplainingParser(Parser):
     """The one reader of JSON bodies for every operation: `application/json` in UTF-8 or 415;
     duplicate keys, nesting deeper than 32, NaN/Infinity and absurd numbers are a 400 that
-    says what is wrong (see `safeguard.config.json_body`)."""
+    says what is wrong (see `safeguard.core.json_body`)."""
 
     def parse_body(self, request: HttpRequest) -> Any:
         try:
@@ -61,7 +42,18 @@ class _ExplainingParser(Parser):
             raise
 
 
-api = NinjaAPI(
+class _DocumentedApi(NinjaAPI):
+    """The API whose OpenAPI document names every status each operation can answer."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        complete_document(document)
+        return document
+
+
+api = _DocumentedApi(
     title="Safeguard API",
     version="1",
     description="Intake, cases and evidence for a child-safety operations team.",
@@ -120,7 +112,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
-def _unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
+def _unauthenticated(request: HttpRequest, exc: object) -> HttpResponse:
     return api.create_response(
         request,
         {"detail": "authentication required: send 'Authorization: Bearer <token>' or sign in"},
@@ -128,8 +120,9 @@ def _unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
     )
 
 
-def _status(code: int, message: str | None = None) -> Callable[[HttpRequest, Exception], Any]:
-    def handler(request: HttpRequest, exc: Exception) -> HttpResponse:
+# Ninja types a handler's second argument as the exception or its class; these take either.
+def _status(code: int, message: str | None = None) -> Callable[[HttpRequest, object], HttpResponse]:
+    def handler(request: HttpRequest, exc: object) -> HttpResponse:
         return api.create_response(request, {"detail": message or str(exc)}, status=code)
 
     return handler
@@ -141,39 +134,12 @@ api.add_exception_handler(HttpError, _http_error)  # type: ignore[arg-type]
 api.add_exception_handler(
     InvalidToken, _status(401, "the API token is invalid, revoked or its account is disabled")
 )
-for exc_type, code in (
-    (PermissionDenied, 403),
-    (CasePermissionDenied, 403),
-    (ChannelNotAllowed, 403),
-    (AuditAccessDenied, 403),
-    (CaseNotFound, 404),
-    (EscalationNotFound, 404),
-    (ContentNotFound, 404),
-    (IdempotencyConflict, 409),
-    (ContentConflict, 409),
-    (MediaConflict, 409),
-    (IllegalTransition, 409),
-    (TooLarge, 413),
-    (HashMismatch, 422),
-    (MediaNotAccepted, 422),
-    (UploadRefused, 422),
-    (ReasonRequired, 422),
-    (QueueNotFound, 404),
-    (PageNotFound, 404),
-    (PageError, 403),
-    (NotHolder, 409),
-    (ClaimError, 422),
-    (PolicyConflict, 409),
-    (PolicyError, 422),
-    (OverrideError, 422),
-    (BankNotFound, 404),
-    (BankError, 422),
-    (BankFileError, 422),
-    (MediaError, 422),
-    (DecisionError, 422),
-    (ActionError, 422),
-    (ActionNotFound, 404),
-    (GrantNotFound, 404),
-    (GrantRefused, 422),
-):
-    api.add_exception_handler(exc_type, _status(code))
+
+
+def _refused(request: HttpRequest, exc: object) -> HttpResponse:
+    """Every domain refusal answers with the status of its kind (safeguard.core.errors)."""
+    status = exc.status if isinstance(exc, DomainError) else 400
+    return api.create_response(request, {"detail": str(exc)}, status=status)
+
+
+api.add_exception_handler(DomainError, _refused)

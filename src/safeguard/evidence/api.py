@@ -1,6 +1,7 @@
 """Evidence endpoints: upload a content item's media bytes into the vault."""
 
 import uuid
+from typing import BinaryIO, cast
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -11,6 +12,8 @@ from pydantic import BaseModel
 from safeguard.accounts.auth import requires
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditSource
+from safeguard.core.errors import Invalid
+from safeguard.core.openapi import answers
 from safeguard.evidence.selectors import content_get_for_upload
 from safeguard.evidence.services import content_media_store
 from safeguard.evidence.vault import TooLarge, is_sha256
@@ -28,7 +31,7 @@ class MediaOut(BaseModel):
     stored: bool
 
 
-class UploadRefused(Exception):
+class UploadRefused(Invalid):
     pass
 
 
@@ -56,7 +59,7 @@ _UPLOAD_SCHEMA = {
 
 @router.post(
     "/content/{content_id}/media",
-    response={200: MediaOut, 201: MediaOut},
+    response=answers({200: MediaOut, 201: MediaOut}, 409, 422),
     auth=requires(Permission.EVIDENCE_MEDIA_UPLOAD),
     openapi_extra=_UPLOAD_SCHEMA,
     summary="Upload media bytes (multipart field `file`) for a content item",
@@ -68,7 +71,7 @@ def content_media_upload(request: HttpRequest, content_id: uuid.UUID) -> Status[
     declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
     if declared_length > limit + _MULTIPART_OVERHEAD:
         raise TooLarge(limit)
-    if not request.content_type.startswith("multipart/form-data"):
+    if not (request.content_type or "").startswith("multipart/form-data"):
         raise UploadRefused("send the media as multipart/form-data with the bytes in field 'file'")
     upload = request.FILES.get("file")
     if upload is None:
@@ -80,7 +83,8 @@ def content_media_upload(request: HttpRequest, content_id: uuid.UUID) -> Status[
         raise UploadRefused("field 'sha256' must be 64 hexadecimal characters")
     result = content_media_store(
         content=content,
-        upload=upload,
+        # Django's UploadedFile is a binary file object (read, seek), which is all the vault uses.
+        upload=cast(BinaryIO, upload),
         declared_type=upload.content_type or "",
         actor=request.auth,  # type: ignore[attr-defined]
         source=AuditSource.API,

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from safeguard.config.fields import IDENTIFIER, STORABLE, ApiIn, Choice, Timestamp
+from safeguard.core.fields import IDENTIFIER, STORABLE, ApiIn, Choice, Timestamp
 from safeguard.intake.enums import Category, Channel, ContentKind, LERequestType, SubjectRole
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -13,8 +13,9 @@ from pydantic import ValidationError as PydanticValidationError
 from safeguard.accounts.auth import requires
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditSource
-from safeguard.config.fields import IDENTIFIER, STORABLE, ApiIn, Choice, DbId, QueryIn
-from safeguard.config.json_body import BodyRefused, check_media_type, decode_json
+from safeguard.core.fields import IDENTIFIER, STORABLE, ApiIn, Choice, DbId, QueryIn
+from safeguard.core.json_body import BodyRefused, check_media_type, decode_json
+from safeguard.core.openapi import answers, body_schema
 from safeguard.matching.formats import BankFormat
 from safeguard.matching.models import Bank, BankEntry
 from safeguard.matching.scanning import hash_media
@@ -29,12 +30,8 @@ from safeguard.matching.services import (
     lookup_record,
     match_hashes,
 )
-from safeguard.matching.signal_types import (
-    HashResult,
-    InvalidHash,
-    UnknownSignalType,
-    get_signal_type,
-)
+from safeguard.matching.signal_types import HashResult, InvalidHash, UnknownSignalType
+from safeguard.matching.signals import get_signal_type
 
 router = Router(tags=["matching"])
 
@@ -112,13 +109,13 @@ def _answer(
 
 @router.post(
     "/match",
-    response=dict[str, list[HitOut]],
+    response=answers(dict[str, list[HitOut]], 404, 422),
     auth=requires(Permission.MATCHING_HASH_MATCH),
     summary="Match hashes (JSON) or media (multipart field `file`) against the banks",
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": MatchIn.model_json_schema()},
+                "application/json": {"schema": body_schema(MatchIn)},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
@@ -133,7 +130,7 @@ def _answer(
     },
 )
 def match(request: HttpRequest) -> dict[str, list[HitOut]]:
-    if request.content_type.startswith("multipart/form-data"):
+    if (request.content_type or "").startswith("multipart/form-data"):
         upload = request.FILES.get("file")
         if upload is None:
             raise BankError("multipart field 'file' is missing")
@@ -200,14 +197,18 @@ def bank_list(request: HttpRequest) -> list[BankOut]:
     return [_bank_out(b) for b in banks_for(user=request.auth)]  # type: ignore[attr-defined]
 
 
-@router.post("/banks", response={201: BankOut}, auth=requires(Permission.MATCHING_BANK_MANAGE))
+@router.post(
+    "/banks", response=answers({201: BankOut}, 422), auth=requires(Permission.MATCHING_BANK_MANAGE)
+)
 def bank_post(request: HttpRequest, payload: BankIn) -> Status[BankOut]:
     bank_create(
         name=payload.name,
         description=payload.description,
         verified=payload.verified,
         allow_list=payload.allow_list,
-        thresholds=payload.thresholds,
+        thresholds=(
+            {str(k): v for k, v in payload.thresholds.items()} if payload.thresholds else None
+        ),
         actor=request.auth,  # type: ignore[attr-defined]
         source=AuditSource.API,
     )
@@ -227,7 +228,9 @@ class ImportOut(BaseModel):
 
 
 @router.post(
-    "/banks/{name}/import", response=ImportOut, auth=requires(Permission.MATCHING_BANK_MANAGE)
+    "/banks/{name}/import",
+    response=answers(ImportOut, 422),
+    auth=requires(Permission.MATCHING_BANK_MANAGE),
 )
 def bank_import_post(request: HttpRequest, name: Path[BankName], payload: ImportIn) -> ImportOut:
     bank = bank_get_for(user=request.auth, name=name)  # type: ignore[attr-defined]
@@ -247,7 +250,21 @@ class ExportQuery(QueryIn):
     format: BankFormat = BankFormat.CSV
 
 
-@router.get("/banks/{name}/export", auth=requires(Permission.MATCHING_BANK_MANAGE))
+@router.get(
+    "/banks/{name}/export",
+    auth=requires(Permission.MATCHING_BANK_MANAGE),
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The bank's enabled entries as CSV, or one hash a line (text)",
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "text/plain": {"schema": {"type": "string"}},
+                },
+            }
+        }
+    },
+)
 def bank_export_get(
     request: HttpRequest, name: Path[BankName], query: Query[ExportQuery]
 ) -> HttpResponse:
@@ -274,7 +291,7 @@ def bank_enabled(request: HttpRequest, name: Path[BankName], payload: EnabledIn)
 
 @router.post(
     "/banks/{name}/entries/{entry_id}/enabled",
-    response=BankOut,
+    response=answers(BankOut, 422),
     auth=requires(Permission.MATCHING_BANK_MANAGE),
 )
 def entry_enabled(

@@ -5,13 +5,15 @@ Pure module (no Django import) so hashing can be tested and benchmarked alone.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import io
 import os
 import string
+import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
@@ -19,7 +21,7 @@ from typing import Any, ClassVar, Final, Literal
 import numpy as np
 
 # pdqhash ships no type information; its `compute` returns (bits, quality).
-import pdqhash  # type: ignore[import-untyped]
+import pdqhash
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -277,6 +279,19 @@ class SHA256Signal(_ExactSignal):
 _PDQ_FORMATS: Final = ("JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF")
 
 
+@contextlib.contextmanager
+def _decoding_checked_here() -> Iterator[None]:
+    """Decoding untrusted bytes, where this module checks the outcome itself: the declared size
+    against its own limit right after opening (Pillow's hard limit still raises), and damage by
+    whether the decode then succeeds, reported as `CorruptMedia` or `TruncatedMedia`. Pillow's
+    warnings about either are noise here: a large declared size, and a TIFF tag that runs past
+    the end of the file or a damaged EXIF block (it skips the tag and says so)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
+        yield
+
+
 def _sniff_image_format(data: bytes) -> str | None:
     """The supported format the bytes claim to be by their signature, if any."""
     if data.startswith(b"\xff\xd8\xff"):
@@ -370,6 +385,7 @@ class PDQSignal(SignalType):
         digest, quality = pdq_hash_fast(data, max_pixels=max_pixels)
         return HashResult(signal_type=self.name, hash=digest, quality=quality)
 
+    @_decoding_checked_here()
     def hash_bytes_reference(
         self,
         data: bytes,

@@ -1,5 +1,6 @@
 """Triage endpoints: read and replace the active policy, explain an escalation without saving it."""
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,14 +11,29 @@ from pydantic import BaseModel, Field
 from safeguard.accounts.auth import requires
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditSource
-from safeguard.config.fields import STORABLE, ApiIn
+from safeguard.cases.queue_api import Reason
+from safeguard.cases.schemas import CaseOut, case_out
+from safeguard.cases.selectors import case_get_for
+from safeguard.cases.workflow import Priority
+from safeguard.core.fields import STORABLE, ApiIn, Choice
+from safeguard.core.openapi import answers
 from safeguard.intake.schemas import EscalationIn
 from safeguard.triage.context import build_context
 from safeguard.triage.models import TriagePolicy
 from safeguard.triage.policy import MAX_POLICY_BYTES
-from safeguard.triage.services import default_policy_source, policy_activate, policy_active
+from safeguard.triage.services import (
+    case_priority_override,
+    default_policy_source,
+    policy_activate,
+    policy_active,
+)
 
 router = Router(tags=["triage"])
+
+
+class PriorityIn(ApiIn):
+    priority: Choice[Priority]
+    reason: Reason
 
 
 class PolicyIn(ApiIn):
@@ -63,7 +79,7 @@ def policy_get(request: HttpRequest) -> PolicyOut:
 
 @router.put(
     "/triage/policy",
-    response=PolicyOut,
+    response=answers(PolicyOut, 409, 422),
     auth=requires(Permission.TRIAGE_POLICY_MANAGE),
     summary="Replace the policy; every rule is compiled first and a bad one changes nothing",
 )
@@ -84,3 +100,22 @@ def explain(request: HttpRequest, payload: EscalationIn) -> dict[str, Any]:
     context = build_context(payload.model_dump(mode="json"))
     result: dict[str, Any] = policy_active().evaluate(context, now=timezone.now()).to_json()
     return result
+
+
+@router.post(
+    "/cases/{case_id}/priority",
+    response=answers(CaseOut, 422),
+    auth=requires(Permission.CASES_CASE_PRIORITIZE),
+    summary="Override a case's priority (up or down) with a reason",
+)
+def priority_override(request: HttpRequest, case_id: uuid.UUID, payload: PriorityIn) -> CaseOut:
+    user = request.auth  # type: ignore[attr-defined]
+    case = case_get_for(user=user, case_id=case_id)
+    case_priority_override(
+        case=case,
+        priority=payload.priority,
+        actor=user,
+        reason=payload.reason,
+        source=AuditSource.API,
+    )
+    return case_out(case_get_for(user=user, case_id=case_id))

@@ -146,7 +146,7 @@ def _age(subject: Mapping[str, Any], index: int) -> int | None:
         raise ContextError(
             f"subjects[{index}].age", f"must be a whole number of years, got {age!r}"
         )
-    return age
+    return int(age)
 
 
 def _texts(payload: Mapping[str, Any], content: list[Mapping[str, Any]]) -> list[tuple[str, str]]:

@@ -19,8 +19,8 @@ import cel
 
 from safeguard.cases.workflow import Priority
 from safeguard.core.errors import Invalid
+from safeguard.core.invisible import describe, first_invisible
 from safeguard.signals.indicators import default_families
-from safeguard.signals.invisible import describe, first_invisible
 from safeguard.signals.safe_yaml import YamlRefused, load_untrusted_yaml
 from safeguard.triage.cel_check import (
     CEL_ERRORS,

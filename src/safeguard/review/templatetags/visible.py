@@ -15,7 +15,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from safeguard.signals.invisible import describe, runs
+from safeguard.core.invisible import describe, runs
 
 register = template.Library()
 

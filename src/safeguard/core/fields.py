@@ -16,7 +16,7 @@ from typing import Annotated, Any, Final, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 from pydantic import field_validator as _field_validator
 
-from safeguard.signals.invisible import describe, first_invisible
+from safeguard.core.invisible import describe, first_invisible
 
 __all__ = [
     "IDENTIFIER",
