@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from safeguard.accounts.auth import requires
 from safeguard.accounts.permissions import Permission
+from safeguard.audit.models import TARGET_ID_MAX_LENGTH
 from safeguard.audit.selectors import audit_chain_verify, audit_events_for
 from safeguard.core.fields import IDENTIFIER, MAX_DB_ID, QueryIn
 
@@ -29,7 +30,7 @@ class AuditEventOut(BaseModel):
 
 class AuditFilter(QueryIn):
     target_type: Annotated[str, Field(max_length=64), IDENTIFIER] | None = None
-    target_id: Annotated[str, Field(max_length=64), IDENTIFIER] | None = None
+    target_id: Annotated[str, Field(max_length=TARGET_ID_MAX_LENGTH), IDENTIFIER] | None = None
     after_seq: int = Field(default=0, ge=0, le=MAX_DB_ID)
     limit: int = Field(default=100, ge=1, le=1000)
 

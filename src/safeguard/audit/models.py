@@ -9,6 +9,8 @@ from django.db import models
 
 from safeguard.audit.events import AuditSource
 
+TARGET_ID_MAX_LENGTH = 200
+
 
 class AuditEvent(models.Model):
     """One recorded change or view; never updated or deleted by the application."""
@@ -25,7 +27,9 @@ class AuditEvent(models.Model):
     actor_label = models.CharField(max_length=200)
     source = models.CharField(max_length=16, choices=[(s.value, s.value) for s in AuditSource])
     target_type = models.CharField(max_length=64)
-    target_id = models.CharField(max_length=64)
+    # As long as the longest id an event is filed under: a bank's name or a policy's version
+    # (100 characters), an action's target (200). `audit_record` refuses a longer one.
+    target_id = models.CharField(max_length=TARGET_ID_MAX_LENGTH)
     data = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from safeguard.accounts.models import User
 from safeguard.audit.chain import GENESIS_HASH, event_hash
 from safeguard.audit.events import AuditEventType, AuditSource
-from safeguard.audit.models import AuditEvent, AuditHead
+from safeguard.audit.models import TARGET_ID_MAX_LENGTH, AuditEvent, AuditHead
 
 SYSTEM_LABEL = "safeguard (system)"
 
@@ -45,6 +45,13 @@ def audit_record(
     """
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
+    target = str(target_id)
+    # SQLite would store a longer id and PostgreSQL refuse it mid-request: refuse it the same
+    # way on both, so the tests on either database find the caller that sends one.
+    if len(target) > TARGET_ID_MAX_LENGTH:
+        raise ValueError(
+            f"an audit target id is at most {TARGET_ID_MAX_LENGTH} characters, got {len(target)}"
+        )
     head = _lock_head()
     # Round-trip through JSON so that what is hashed is exactly what the database returns.
     clean = json.loads(json.dumps(dict(data or {}), cls=DjangoJSONEncoder))
@@ -56,7 +63,7 @@ def audit_record(
         actor_label=actor.label if actor is not None else SYSTEM_LABEL,
         source=source.value,
         target_type=target_type,
-        target_id=str(target_id),
+        target_id=target,
         data=clean,
         prev_hash=head.hash,
     )
