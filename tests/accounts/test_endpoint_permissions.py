@@ -239,13 +239,11 @@ CONSOLE_OPERATIONS: list[tuple[str, str, str, Any, bool, int]] = [
 def world(service_api: Any, settings: Any) -> dict[str, dict[str, str]]:
     """One case in each queue, each with an uploaded image and an action awaiting confirmation."""
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.utils import timezone
 
-    from safeguard.actions.models import Action
     from safeguard.cases.models import Case
     from safeguard.config.demo import pattern_png
     from tests.conftest import case_of, escalation_body
-    from tests.factories import UserFactory
+    from tests.factories import ActionFactory, UserFactory
     from tests.tasks import run_tasks
 
     requester = UserFactory(role=R.LEAD.value)
@@ -270,15 +268,8 @@ def world(service_api: Any, settings: Any) -> dict[str, dict[str, str]]:
         )
         assert uploaded.status_code in (200, 201), uploaded.content
         Case.objects.filter(pk=case_of(body).pk).update(queue=queue)
-        action = Action.objects.create(
-            case_id=str(case_of(body).pk),
-            kind="ban_account",
-            target_type="account",
-            target_id=f"user:world{n}",
-            platform=settings.SAFEGUARD_PLATFORM,
-            status="sent",
-            requested_by=requester,
-            created_at=timezone.now(),
+        action = ActionFactory(
+            case=case_of(body), target_id=f"user:world{n}", status="sent", requested_by=requester
         )
         found[queue] = {
             "case": str(case_of(body).pk),

@@ -29,8 +29,16 @@ from safeguard.accounts.services import (
 from safeguard.accounts.totp import secret_b32, totp_now
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.models import AuditEvent
-from tests.accounts.test_two_factor import PASSWORD, event_types, events_for
+from tests.accounts.test_two_factor import PASSWORD
+from tests.audit_helpers import (
+    assert_audit_trail,
+    assert_audited,
+    assert_audited_many,
+    assert_last_audited,
+    last_seq,
+)
 from tests.factories import UserFactory
+from tests.tasks import run_tasks
 
 E = AuditEventType
 ASKS_FOR_INVITE = 'name="invite"'
@@ -59,7 +67,9 @@ def confirm(client: Client, user: User) -> Any:
 
 
 def refusals(user: User) -> list[dict[str, Any]]:
-    return [e.data for e in events_for(user) if e.event_type == E.USER_ENROLMENT_INVITE_REFUSED]
+    """What each refusal of an invite to `user` recorded (there is at least one)."""
+    refused = assert_audited_many(E.USER_ENROLMENT_INVITE_REFUSED, target=user)
+    return [e.data for e in refused]
 
 
 def test_a_password_alone_cannot_start_or_confirm_an_enrolment(db: None) -> None:
@@ -83,7 +93,7 @@ def test_a_password_alone_cannot_start_or_confirm_an_enrolment(db: None) -> None
         {"reason": "unknown", "invite": None},
         {"reason": "unknown", "invite": None},
     ]
-    assert event_types(user) == [E.USER_ENROLMENT_INVITE_REFUSED] * 2
+    assert_audit_trail([E.USER_ENROLMENT_INVITE_REFUSED] * 2, target=user)
 
 
 def test_the_link_carries_through_signing_in_and_enrols_once(db: None) -> None:
@@ -107,9 +117,13 @@ def test_the_link_carries_through_signing_in_and_enrols_once(db: None) -> None:
     assert totp_device_confirmed_for(user=user) is not None
     issued.invite.refresh_from_db()
     assert issued.invite.used_at is not None
-    used = next(e for e in events_for(user) if e.event_type == E.USER_ENROLMENT_INVITE_USED)
-    assert used.actor == user
-    assert used.data["invite"] == issued.invite.pk
+    assert_audited(
+        E.USER_ENROLMENT_INVITE_USED,
+        target=user,
+        actor=user,
+        source=AuditSource.CONSOLE,
+        data={"invite": issued.invite.pk},
+    )
 
     # Used up: after a reset (which prints a new invite), the old code is refused and only
     # the new one works.
@@ -142,8 +156,8 @@ def test_a_new_invite_replaces_the_previous_one_and_its_enrolment(db: None) -> N
     ]
     assert 'src="data:image/svg+xml' in open_link(client, second.code).content.decode()
     assert confirm(client, user).status_code == 200
-    issued = [e.data for e in events_for(user) if e.event_type == E.USER_ENROLMENT_INVITE_ISSUED]
-    assert [d["replaced"] for d in issued] == [[], [first.invite.pk]]
+    issued = assert_audited_many(E.USER_ENROLMENT_INVITE_ISSUED, count=2, target=user)
+    assert [e.data["replaced"] for e in issued] == [[], [first.invite.pk]]
 
 
 def test_an_invite_replaced_mid_enrolment_cannot_be_confirmed(db: None) -> None:
@@ -224,19 +238,15 @@ def test_an_invite_expires_and_its_expiry_is_audited() -> None:
     EnrolmentInvite.objects.filter(pk=issued.invite.pk).update(expires_at=past)
     DBTaskResult.objects.filter(pk=task.pk).update(run_after=past)
     refused = client.get("/accounts/2fa/setup/")
-    call_command("db_worker", batch=True, startup_delay=False, interval=0.01, verbosity=0)
+    run_tasks()
 
     assert ASKS_FOR_INVITE in refused.content.decode()
     assert refusals(user) == [{"reason": "expired", "invite": issued.invite.pk}]
     issued.invite.refresh_from_db()
     assert issued.invite.expired_at is not None
     assert totp_device_pending_for(user=user) is None
-    expired = events_for(user)[-1]
-    assert (expired.event_type, expired.actor, expired.source) == (
-        E.USER_ENROLMENT_INVITE_EXPIRED,
-        None,
-        AuditSource.TASK.value,
-    )
+    expired = assert_last_audited(E.USER_ENROLMENT_INVITE_EXPIRED, target=user)
+    assert (expired.actor, expired.source) == (None, AuditSource.TASK.value)
     assert expired.data["invite"] == issued.invite.pk
     assert REFUSED in open_link(client, issued.code).content.decode()
 
@@ -261,12 +271,8 @@ def test_the_command_prints_the_link_and_the_code_and_audits(db: None) -> None:
     code = printed.split("code: ")[1].split()[0]
     assert f"link: https://safeguard.example/accounts/2fa/setup/?invite={code}" in printed
     assert row.expires_at - row.created_at == timedelta(hours=2)
-    issued = events_for(user)[-1]
-    assert (issued.event_type, issued.actor, issued.source) == (
-        E.USER_ENROLMENT_INVITE_ISSUED,
-        None,
-        AuditSource.CLI.value,
-    )
+    issued = assert_last_audited(E.USER_ENROLMENT_INVITE_ISSUED, target=user)
+    assert (issued.actor, issued.source) == (None, AuditSource.CLI.value)
     assert issued.data["expires_at"] == row.expires_at.isoformat()
     assert 'src="data:image/svg+xml' in open_link(signed_in(user), code).content.decode()
 
@@ -290,11 +296,11 @@ def test_invites_are_refused_where_they_make_no_sense(db: None) -> None:
 def test_a_reset_with_an_impossible_invite_changes_nothing(db: None) -> None:
     user = UserFactory(role=Role.SPECIALIST.value)
     totp_device_create(user=user, actor=None, source=AuditSource.CLI, confirmed=True)
-    before = AuditEvent.objects.count()
+    before = last_seq()
 
     with pytest.raises(CommandError, match="valid for up to 14 days"):
         call_command("users", "reset-second-factor", user.username, "--hours", "0")
 
     # One transaction: the authenticator is still there and nothing was recorded.
     assert totp_device_confirmed_for(user=user) is not None
-    assert AuditEvent.objects.count() == before
+    assert last_seq() == before

@@ -22,6 +22,7 @@ from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.models import AuditEvent
 from safeguard.audit.selectors import audit_chain_verify
 from tests.accounts.test_two_factor import KNOWN_SECRET, PASSWORD, wrong_code
+from tests.audit_helpers import assert_audited, assert_audited_many
 from tests.factories import UserFactory
 
 E = AuditEventType
@@ -91,13 +92,10 @@ def test_thirty_wrong_passwords_then_the_right_one_is_refused_from_that_address(
     # Counted: the ten that led to the lockout. Refusals during it are neither counted (the
     # cool-off runs from the tenth) nor audited, so hammering grows neither table.
     assert AccessAttempt.objects.get(username=user.username).failures_since_start == 10
-    failed = events(E.USER_SIGN_IN_FAILED)
+    failed = assert_audited_many(E.USER_SIGN_IN_FAILED, count=9, target=user, actor=None)
     assert [e.data["failures"] for e in failed] == list(range(1, 10))
-    assert {(e.target_type, e.target_id, e.actor_id) for e in failed} == {
-        ("user", str(user.pk), None)
-    }
     assert failed[0].data == {"address": HERE, "known_account": True, "failures": 1}
-    (locked,) = events(E.USER_SIGN_IN_LOCKED_OUT)
+    locked = assert_audited(E.USER_SIGN_IN_LOCKED_OUT)
     assert (locked.target_type, locked.target_id) == ("user", str(user.pk))
     assert locked.data == {
         "address": HERE,
@@ -147,7 +145,7 @@ def test_many_accounts_guessed_from_one_address_trip_the_per_address_limit(db: N
     # … and nobody is refused from anywhere else.
     assert signs_in_fully(ELSEWHERE, bystander, bystander_secret)
     assert signs_in_fully(ELSEWHERE, *people[0])
-    (locked,) = events(E.USER_SIGN_IN_LOCKED_OUT)
+    locked = assert_audited(E.USER_SIGN_IN_LOCKED_OUT)
     assert (locked.target_type, locked.target_id) == ("address", HERE)
     assert locked.data["scope"] == "address"
     assert locked.data["failures"] == 50
@@ -239,14 +237,11 @@ def test_wrong_codes_are_throttled_per_account_and_address(db: None, kind: str) 
     # … but the real person elsewhere can, with the code the thief could not use.
     assert signs_in_fully(ELSEWHERE, user, secret)
     # Each wrong code has its own audit event; the lockout names the stage.
-    failed = [
-        e
-        for e in events(E.USER_SECOND_FACTOR_FAILED)
-        if e.target_id == str(user.pk) and e.data["stage"] == "sign_in"
-    ]
-    assert len(failed) == 10
+    assert_audited_many(
+        E.USER_SECOND_FACTOR_FAILED, count=10, target=user, data={"stage": "sign_in"}
+    )
     assert not events(E.USER_SIGN_IN_FAILED)
-    (locked,) = events(E.USER_SIGN_IN_LOCKED_OUT)
+    locked = assert_audited(E.USER_SIGN_IN_LOCKED_OUT)
     assert (locked.data["stage"], locked.data["scope"]) == ("second_factor", "account_and_address")
     assert bad.replace("-", "") not in str(AccessAttempt.objects.values_list("post_data"))
 
@@ -301,7 +296,7 @@ def test_unlocking_an_account_from_an_address_is_audited_and_lets_it_in(
     assert signs_in_fully(HERE, user, secret)
     # Only that account's record from that address went; the other account's stays.
     assert AccessAttempt.objects.filter(username=other.username).exists()
-    (unlocked,) = events(E.USER_SIGN_IN_UNLOCKED)
+    unlocked = assert_audited(E.USER_SIGN_IN_UNLOCKED)
     assert (unlocked.actor, unlocked.source) == (None, AuditSource.CLI.value)
     assert (unlocked.target_type, unlocked.target_id) == ("user", str(user.pk))
     assert unlocked.data == {"address": HERE, "attempts_cleared": 1, "devices_unthrottled": 1}
@@ -319,7 +314,7 @@ def test_unlocking_an_address_lets_every_account_in_from_it(db: None) -> None:
 
     assert f"unlocked every account from {HERE}: 10 attempt record(s) cleared" in printed
     assert signs_in_fully(HERE, *people[0])
-    (unlocked,) = events(E.USER_SIGN_IN_UNLOCKED)
+    unlocked = assert_audited(E.USER_SIGN_IN_UNLOCKED)
     assert (unlocked.target_type, unlocked.target_id) == ("address", HERE)
     assert unlocked.data["attempts_cleared"] == 10
 

@@ -30,6 +30,12 @@ from safeguard.accounts.totp import normalise_code, secret_b32, totp_now
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.models import AuditEvent
 from safeguard.audit.selectors import audit_chain_verify
+from tests.audit_helpers import (
+    assert_audit_trail,
+    assert_audited,
+    assert_audited_many,
+    assert_last_audited,
+)
 from tests.factories import UserFactory
 
 PASSWORD = "correct-horse-battery"
@@ -163,8 +169,11 @@ def test_the_invite_link_leads_to_the_qr_code(db: None) -> None:
     # Reloading the page shows the same secret rather than a new one.
     assert secret_b32(device.bin_key) in client.get("/accounts/2fa/setup/").content.decode()
     assert TOTPDevice.objects.filter(user=user).count() == 1
-    assert event_types(user) == [E.USER_ENROLMENT_INVITE_ISSUED, E.USER_TOTP_DEVICE_CREATED]
-    assert events_for(user)[-1].data == {"device": device.pk, "confirmed": False}
+    _, created = assert_audit_trail(
+        [E.USER_ENROLMENT_INVITE_ISSUED, E.USER_TOTP_DEVICE_CREATED], target=user
+    )
+    assert (created.actor, created.source) == (user, AuditSource.CONSOLE.value)
+    assert created.data == {"device": device.pk, "confirmed": False}
 
 
 def test_confirming_with_a_correct_code_verifies_the_session_and_shows_recovery_codes_once(
@@ -194,14 +203,16 @@ def test_confirming_with_a_correct_code_verifies_the_session_and_shows_recovery_
     assert f"You have {RECOVERY_CODE_COUNT} unused recovery codes" in later
     assert not any(code in later for code in codes)
 
-    assert event_types(user) == [
-        E.USER_ENROLMENT_INVITE_ISSUED,
-        E.USER_TOTP_DEVICE_CREATED,
-        E.USER_ENROLMENT_INVITE_USED,
-        E.USER_TOTP_CONFIRMED,
-        E.USER_RECOVERY_CODES_ISSUED,
-    ]
-    used, confirmed, issued = events_for(user)[2:]
+    _, _, used, confirmed, issued = assert_audit_trail(
+        [
+            E.USER_ENROLMENT_INVITE_ISSUED,
+            E.USER_TOTP_DEVICE_CREATED,
+            E.USER_ENROLMENT_INVITE_USED,
+            E.USER_TOTP_CONFIRMED,
+            E.USER_RECOVERY_CODES_ISSUED,
+        ],
+        target=user,
+    )
     assert (confirmed.actor, confirmed.source) == (user, AuditSource.CONSOLE.value)
     assert confirmed.data == {"device": device.pk}
     assert used.actor == user
@@ -231,8 +242,7 @@ def test_a_wrong_code_is_refused_audited_and_leaves_the_session_unverified(db: N
     assert client.get("/")["Location"].startswith("/accounts/2fa/setup/")
     assert client.get("/api/v1/me").status_code == 403
 
-    assert event_types(user)[-1] == E.USER_SECOND_FACTOR_FAILED
-    failed = events_for(user)[-1]
+    failed = assert_last_audited(E.USER_SECOND_FACTOR_FAILED, target=user)
     assert failed.actor == user
     assert failed.data == {
         "stage": "enrolment",
@@ -272,8 +282,7 @@ def test_signing_in_asks_for_a_code_and_a_correct_one_opens_the_console(db: None
     assert answer.status_code == 302
     assert answer["Location"] == "/pages/"
     assert client.get("/pages/").status_code == 200
-    signed_in = events_for(user)[-1]
-    assert signed_in.event_type == E.USER_SIGNED_IN_SECOND_FACTOR
+    signed_in = assert_last_audited(E.USER_SIGNED_IN_SECOND_FACTOR, target=user)
     assert (signed_in.actor, signed_in.data) == (user, {"method": "totp"})
 
 
@@ -304,7 +313,11 @@ def test_wrong_codes_are_throttled(db: None, settings: Any) -> None:
             user=user, code=totp_now(secret), actor=user, source=AuditSource.CONSOLE
         )
 
-    assert event_types(user)[-2:] == [E.USER_SECOND_FACTOR_FAILED, E.USER_SECOND_FACTOR_FAILED]
+    wrong, throttled = assert_audited_many(
+        E.USER_SECOND_FACTOR_FAILED, count=2, target=user, actor=user, source=AuditSource.CONSOLE
+    )
+    assert wrong.data["reason"] == "that code is wrong or has already been used"
+    assert "too many wrong codes" in throttled.data["reason"]
 
 
 def test_a_wrong_code_at_sign_in_shows_an_error_and_is_audited(db: None) -> None:
@@ -317,8 +330,7 @@ def test_a_wrong_code_at_sign_in_shows_an_error_and_is_audited(db: None) -> None
     assert answer.status_code == 200
     assert "that code is wrong" in answer.content.decode()
     assert client.get("/")["Location"].startswith("/accounts/2fa/verify/")
-    failed = events_for(user)[-1]
-    assert failed.event_type == E.USER_SECOND_FACTOR_FAILED
+    failed = assert_last_audited(E.USER_SECOND_FACTOR_FAILED, target=user)
     assert failed.data["stage"] == "sign_in"
 
 
@@ -347,8 +359,7 @@ def test_each_recovery_code_works_once(db: None) -> None:
 
     assert used.status_code == 302
     assert first.get("/").status_code == 200
-    recovered = events_for(user)[-1]
-    assert recovered.event_type == E.USER_RECOVERY_CODE_USED
+    recovered = assert_last_audited(E.USER_RECOVERY_CODE_USED, target=user)
     assert recovered.data == {"remaining": RECOVERY_CODE_COUNT - 1}
 
     second = Client()
@@ -357,8 +368,8 @@ def test_each_recovery_code_works_once(db: None) -> None:
 
     assert "that recovery code is wrong or has already been used" in refused.content.decode()
     assert second.get("/")["Location"].startswith("/accounts/2fa/verify/")
-    assert events_for(user)[-1].event_type == E.USER_SECOND_FACTOR_FAILED
-    assert events_for(user)[-1].data["method"] == "recovery_code"
+    refusal = assert_last_audited(E.USER_SECOND_FACTOR_FAILED, target=user)
+    assert refusal.data["method"] == "recovery_code"
     # Another unused code still works.
     assert second.post("/accounts/2fa/verify/", {"code": codes[1]}).status_code == 302
     assert second.get("/").status_code == 200
@@ -376,8 +387,7 @@ def test_making_new_recovery_codes_replaces_the_old_set(
     assert len(set(new)) == RECOVERY_CODE_COUNT
     assert not set(new) & set(old)
     assert "previous codes no longer work" in shown.content.decode()
-    issued = events_for(user)[-1]
-    assert issued.event_type == E.USER_RECOVERY_CODES_ISSUED
+    issued = assert_last_audited(E.USER_RECOVERY_CODES_ISSUED, target=user)
     assert (issued.actor, issued.source) == (user, AuditSource.CONSOLE.value)
     assert issued.data == {"count": RECOVERY_CODE_COUNT, "replaced": RECOVERY_CODE_COUNT}
     with pytest.raises(SecondFactorFailed):
@@ -476,13 +486,14 @@ def test_a_confirmed_device_with_a_known_secret_accepts_codes_from_the_helper(db
         source=AuditSource.CONSOLE,
     )
     assert matched == device
-    created = events_for(user)[0]
-    assert (created.event_type, created.actor, created.source) == (
+    assert_audited(
         E.USER_TOTP_DEVICE_CREATED,
-        None,
-        AuditSource.CLI.value,
+        target=user,
+        actor=None,
+        source=AuditSource.CLI,
+        data={"device": device.pk, "confirmed": True},
     )
-    assert created.data == {"device": device.pk, "confirmed": True}
+    assert_audited(E.USER_SIGNED_IN_SECOND_FACTOR, target=user, actor=user, data={"method": "totp"})
 
 
 def test_a_second_authenticator_and_a_short_secret_are_refused(db: None) -> None:
@@ -507,12 +518,16 @@ def test_resetting_the_second_factor_sends_the_person_to_enrol_again_with_an_inv
     assert totp_device_confirmed_for(user=user) is None
     assert not StaticDevice.objects.filter(user=user).exists()
     reset, invited_again = events_for(user)[-2:]
-    assert (reset.event_type, reset.actor) == (E.USER_SECOND_FACTOR_RESET, admin)
-    assert reset.data == {"authenticators": 1, "recovery_devices": 1}
-    assert (invited_again.event_type, invited_again.actor) == (
-        E.USER_ENROLMENT_INVITE_ISSUED,
-        admin,
+    assert_audited(
+        E.USER_SECOND_FACTOR_RESET,
+        target=user,
+        actor=admin,
+        source=AuditSource.CLI,
+        data={"authenticators": 1, "recovery_devices": 1},
+        after=reset.seq - 1,
     )
+    assert_last_audited(E.USER_ENROLMENT_INVITE_ISSUED, target=user)
+    assert invited_again.actor == admin
     assert invited_again.data["invite"] == issued.invite.pk
     with pytest.raises(SecondFactorFailed, match="no recovery codes"):
         second_factor_verify(user=user, code=codes[0], actor=user, source=AuditSource.CONSOLE)

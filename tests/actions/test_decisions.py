@@ -3,34 +3,33 @@ reversible; escalation to a lead kept beside the lead's decision."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from safeguard.accounts.permissions import Role
 from safeguard.actions.models import Action
-from safeguard.audit.events import AuditEventType
-from safeguard.audit.models import AuditEvent
+from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.selectors import audit_chain_verify
 from safeguard.cases.models import Case
+from tests.audit_helpers import assert_audited, assert_audited_many, last_seq
 from tests.conftest import ApiClient, case_of, escalation_body
 from tests.receiver import receiver
+from tests.tasks import run_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 SECRET = b"platform-test-secret"
 DONE = b'{"status": "done"}'
-
-
-def run_worker() -> None:
-    call_command("db_worker", batch=True, startup_delay=False, interval=0.01, verbosity=0)
+E = AuditEventType
+# Long enough for every retry's backoff (2 s, 4 s, … by default) to pass on the queue's clock.
+RETRIES = timedelta(minutes=10)
 
 
 @pytest.fixture
 def platform(settings: Any) -> Any:
     settings.SAFEGUARD_PLATFORM_WEBHOOK_SECRET = SECRET
-    settings.SAFEGUARD_WEBHOOK_BACKOFF_SECONDS = 0.05
     return settings
 
 
@@ -44,9 +43,17 @@ def claimed_case(service_api: ApiClient, reviewer: ApiClient) -> dict[str, Any]:
             content=[{"platform_id": "img:reported", "kind": "image"}],
         ),
     ).json()
-    Case.objects.filter(pk=case_of(created).pk).update(queue="general")
+    case = case_of(created)
+    Case.objects.filter(pk=case.pk).update(queue="general")
     claimed = reviewer.post("/api/v1/queues/general/next", {})
     assert claimed.status_code == 200
+    assert_audited(
+        E.CASE_CLAIMED,
+        target=case,
+        actor=reviewer.user,
+        source=AuditSource.API,
+        data={"queue": "general", "expired_lease_of": None},
+    )
     return dict(claimed.json())
 
 
@@ -72,9 +79,7 @@ def test_a_removal_reaches_the_platform_signed_and_is_confirmed_exactly_once(
         assert decided.json()["state"] == "decided"
         assert decided.json()["referrals"] == ["reporting"]
 
-        for _ in range(4):
-            run_worker()
-            __import__("time").sleep(0.2)
+        run_tasks(within=RETRIES)
 
         assert hook.refused == 2
         assert all(r.signature_ok for r in hook.received)
@@ -84,8 +89,35 @@ def test_a_removal_reaches_the_platform_signed_and_is_confirmed_exactly_once(
         ]
     actions = list(Action.objects.all())
     assert {a.status for a in actions} == {"confirmed"}
-    confirmed = AuditEvent.objects.filter(event_type=AuditEventType.ACTION_CONFIRMED)
-    assert confirmed.count() == 2  # one per action, however many deliveries it took
+    decision = assert_audited(
+        E.CASE_DECIDED,
+        target=("case", case["id"]),
+        actor=specialist_api.user,
+        source=AuditSource.API,
+        data={
+            "labels": [],
+            "item_labels": {content_id: "B2"},
+            "actions": ["remove_content", "ban_account"],
+            "referrals": ["reporting"],
+        },
+    )
+    requested = assert_audited_many(
+        E.ACTION_REQUESTED, count=2, target=("case", case["id"]), actor=specialist_api.user
+    )
+    assert sorted((e.data["kind"], e.data["target"]) for e in requested) == [
+        ("ban_account", "account:user:bad-actor"),
+        ("remove_content", "content:img:reported"),
+    ]
+    assert {e.data["action"] for e in requested} == {str(a.pk) for a in actions}
+    assert decision.seq < min(e.seq for e in requested)
+    failed = assert_audited_many(E.ACTION_DELIVERY_FAILED, count=2, actor=None)
+    assert [(e.data["http"], e.data["gave_up"]) for e in failed] == [(503, False)] * 2
+    sent = assert_audited_many(E.ACTION_SENT, count=2, source=AuditSource.TASK)
+    assert {e.data["action"] for e in sent} == {str(a.pk) for a in actions}
+    assert {e.data["http"] for e in sent} == {200}
+    # One confirmation per action, however many deliveries it took.
+    confirmed = assert_audited_many(E.ACTION_CONFIRMED, count=2, actor=None)
+    assert {e.data["action"] for e in confirmed} == {str(a.pk) for a in actions}
     body = specialist_api.get(f"/api/v1/cases/{case['id']}").json()
     assert body["state"] == "actioned"
     assert body["holder"] is None
@@ -102,7 +134,7 @@ def test_a_platform_that_confirms_later_calls_back(
             f"/api/v1/cases/{case['id']}/decision",
             {"labels": ["grooming"], "reason": "grooming", "actions": ["restrict_account"]},
         )
-        run_worker()
+        run_tasks()
     action = Action.objects.get()
     assert action.status == "sent"
 
@@ -110,7 +142,13 @@ def test_a_platform_that_confirms_later_calls_back(
     again = service_api.post(f"/api/v1/actions/{action.pk}/confirm", {})
 
     assert first.json()["status"] == again.json()["status"] == "confirmed"
-    assert AuditEvent.objects.filter(event_type=AuditEventType.ACTION_CONFIRMED).count() == 1
+    assert_audited(
+        E.ACTION_CONFIRMED,
+        target=("case", case["id"]),
+        actor=service_api.user,
+        source=AuditSource.API,
+        data={"action": str(action.pk), "kind": "restrict_account"},
+    )
     assert Case.objects.get(pk=case["id"]).state == "actioned"
 
 
@@ -125,7 +163,7 @@ def test_a_lead_reverses_with_a_reason(
             f"/api/v1/cases/{case['id']}/decision",
             {"labels": ["grooming"], "reason": "grooming", "actions": ["ban_account"]},
         )
-        run_worker()
+        run_tasks()
         ban = Action.objects.get()
 
         refused = specialist_api.post(f"/api/v1/actions/{ban.pk}/reverse", {"reason": "x"})
@@ -133,14 +171,25 @@ def test_a_lead_reverses_with_a_reason(
             f"/api/v1/actions/{ban.pk}/reverse", {"reason": "appeal upheld: wrong account"}
         )
         twice = lead.post(f"/api/v1/actions/{ban.pk}/reverse", {"reason": "again"})
-        run_worker()
+        run_tasks()
 
         assert refused.status_code == 403
         assert reversed_.status_code == 200, reversed_.content
         assert twice.status_code == 422
         assert [b["kind"] for b in hook.bodies()] == ["ban_account", "unban_account"]
         assert hook.bodies()[1]["reverses"] == str(ban.pk)
-    assert Action.objects.get(reverses=ban).status == "confirmed"
+    undo = Action.objects.get(reverses=ban)
+    assert undo.status == "confirmed"
+    assert_audited(
+        E.ACTION_REQUESTED,
+        actor=lead.user,
+        data={
+            "action": str(undo.pk),
+            "kind": "unban_account",
+            "reverses": str(ban.pk),
+            "reason": "appeal upheld: wrong account",
+        },
+    )
 
 
 @pytest.mark.parametrize(
@@ -160,6 +209,7 @@ def test_bad_decisions_are_refused_and_change_nothing(
     service_api: ApiClient, specialist_api: ApiClient, decision: dict[str, Any], mentions: str
 ) -> None:
     case = claimed_case(service_api, specialist_api)
+    before = last_seq()
 
     response = specialist_api.post(f"/api/v1/cases/{case['id']}/decision", decision)
 
@@ -167,6 +217,7 @@ def test_bad_decisions_are_refused_and_change_nothing(
     assert mentions in response.json()["detail"]
     assert Case.objects.get(pk=case["id"]).state == "in_review"
     assert not Action.objects.exists()
+    assert last_seq() == before
 
 
 def test_someone_without_the_claim_cannot_decide(
@@ -201,6 +252,17 @@ def test_escalate_to_lead_then_the_leads_decision_is_kept_with_the_note(
 
     assert escalated.json()["queue"] == "lead"
     assert escalated.json()["state"] == "triaged"
+    assert_audited(
+        E.CASE_ESCALATED_TO_LEAD,
+        target=("case", case["id"]),
+        actor=specialist_api.user,
+        source=AuditSource.API,
+        data={
+            "from_queue": "general",
+            "note": "unsure whether this is self-generated",
+            "proposed_labels": ["self_generated"],
+        },
+    )
     assert taken.json()["id"] == case["id"]
     decisions = decided.json()["decisions"]
     assert [(d["kind"], d["decided_by"]) for d in decisions] == [
@@ -225,7 +287,7 @@ def test_the_demo_platform_checks_signatures_and_confirms(
             f"/api/v1/cases/{case['id']}/decision",
             {"labels": ["grooming"], "reason": "grooming", "actions": ["ban_account"]},
         )
-        run_worker()
+        run_tasks()
         forged = deliver(sim.url, {"kind": "ban_account"}, b"not-the-secret", delivery_id="x-1")
     finally:
         sim.stop()

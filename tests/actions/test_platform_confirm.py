@@ -13,8 +13,8 @@ from safeguard.accounts.permissions import Role
 from safeguard.accounts.services import api_token_create
 from safeguard.actions.models import Action
 from safeguard.audit.events import AuditEventType, AuditSource
-from safeguard.audit.models import AuditEvent
 from safeguard.cases.models import Case
+from tests.audit_helpers import assert_audited, assert_audited_many, last_seq
 from tests.conftest import ApiClient, case_of, escalation_body
 from tests.factories import UserFactory
 
@@ -70,7 +70,7 @@ def test_each_action_names_the_platform_that_owns_its_target(two_platforms: Any)
     assert two_platforms["their_removal"].platform == OTHER
     # Account ids carry no platform yet: account actions go to the configured platform.
     assert two_platforms["our_ban"].platform == settings.SAFEGUARD_PLATFORM
-    requested = AuditEvent.objects.filter(event_type=AuditEventType.ACTION_REQUESTED)
+    requested = assert_audited_many(AuditEventType.ACTION_REQUESTED, count=3)
     assert sorted(e.data["platform"] for e in requested) == sorted(
         [settings.SAFEGUARD_PLATFORM, settings.SAFEGUARD_PLATFORM, OTHER]
     )
@@ -81,7 +81,7 @@ def test_another_platforms_service_account_cannot_confirm_or_learn_of_an_action(
     two_platforms: Any, action: str
 ) -> None:
     theirs, target = two_platforms["theirs"], two_platforms[action]
-    confirmed_before = AuditEvent.objects.filter(event_type=AuditEventType.ACTION_CONFIRMED).count()
+    before = last_seq()
 
     refused = theirs.post(f"/api/v1/actions/{target.pk}/confirm", {})
     absent_id = uuid.uuid4()
@@ -92,10 +92,7 @@ def test_another_platforms_service_account_cannot_confirm_or_learn_of_an_action(
         "detail"
     ].replace(str(absent_id), "<id>")
     assert Action.objects.get(pk=target.pk).status == "pending"
-    assert (
-        AuditEvent.objects.filter(event_type=AuditEventType.ACTION_CONFIRMED).count()
-        == confirmed_before
-    )
+    assert last_seq() == before
 
 
 def test_each_platform_confirms_its_own(two_platforms: Any) -> None:
@@ -108,6 +105,13 @@ def test_each_platform_confirms_its_own(two_platforms: Any) -> None:
     assert (mine.status_code, mine.json()["status"]) == (200, "confirmed")
     assert (their_own.status_code, their_own.json()["status"]) == (200, "confirmed")
     assert not_mine.status_code == 404  # confirmed or not, it is not ours to see
+    for who, action in ((ours, "our_removal"), (theirs, "their_removal")):
+        assert_audited(
+            AuditEventType.ACTION_CONFIRMED,
+            actor=who.user,
+            source=AuditSource.API,
+            data={"action": str(two_platforms[action].pk), "kind": "remove_content"},
+        )
 
 
 def test_a_service_account_of_no_platform_confirms_nothing(two_platforms: Any) -> None:

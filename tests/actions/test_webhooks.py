@@ -8,16 +8,14 @@ import json
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from safeguard.actions.models import Action
 from safeguard.actions.platform_sim import DemoPlatform
 from safeguard.audit.events import AuditEventType
-from safeguard.audit.models import AuditEvent
 from safeguard.core.webhooks import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -32,8 +30,12 @@ from safeguard.core.webhooks import (
     verify,
 )
 from tests.actions.test_decisions import claimed_case
+from tests.audit_helpers import assert_audited
 from tests.conftest import ApiClient
 from tests.receiver import receiver
+from tests.tasks import run_tasks
+
+E = AuditEventType
 
 SECRET = b"webhook-test-secret"
 BODY = encode({"type": "safeguard.action", "kind": "ban_account"})
@@ -221,6 +223,7 @@ def test_the_demo_platform_refuses_forgeries_and_unsigned_requests(sim: DemoPlat
     unsigned = urllib.request.Request(sim.url, data=BODY, method="POST")  # noqa: S310
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(unsigned, timeout=5)  # noqa: S310
+    refused.value.close()
 
     assert forged.status == 401
     assert refused.value.code == 401
@@ -243,16 +246,11 @@ def test_a_named_demo_platform_refuses_another_platforms_action() -> None:
 # --- Safeguard's deliveries: one id per action, however many attempts ------------------------
 
 
-def run_worker() -> None:
-    call_command("db_worker", batch=True, startup_delay=False, interval=0.01, verbosity=0)
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_retry_after_a_lost_reply_is_acted_on_once_and_confirmed(
     service_api: ApiClient, specialist_api: ApiClient, settings: Any
 ) -> None:
     settings.SAFEGUARD_PLATFORM_WEBHOOK_SECRET = SECRET
-    settings.SAFEGUARD_WEBHOOK_BACKOFF_SECONDS = 0.05
     case = claimed_case(service_api, specialist_api)
     with receiver(SECRET, lose_first=1, reply=b'{"status": "done"}') as hook:
         settings.SAFEGUARD_PLATFORM_WEBHOOK_URL = hook.url
@@ -260,9 +258,7 @@ def test_a_retry_after_a_lost_reply_is_acted_on_once_and_confirmed(
             f"/api/v1/cases/{case['id']}/decision",
             {"labels": ["grooming"], "reason": "grooming", "actions": ["ban_account"]},
         )
-        for _ in range(3):
-            run_worker()
-            time.sleep(0.2)
+        run_tasks(within=timedelta(minutes=1))  # the retry waits out its backoff
 
     action = Action.objects.get()
     assert hook.outcomes() == [Outcome.ACCEPTED, Outcome.DUPLICATE]
@@ -271,4 +267,8 @@ def test_a_retry_after_a_lost_reply_is_acted_on_once_and_confirmed(
     assert hook.bodies()[0]["platform"] == settings.SAFEGUARD_PLATFORM
     assert action.status == "confirmed"
     assert action.attempts == 2
-    assert AuditEvent.objects.filter(event_type=AuditEventType.ACTION_CONFIRMED).count() == 1
+    lost = assert_audited(E.ACTION_DELIVERY_FAILED, data={"action": str(action.pk), "attempt": 1})
+    assert lost.data["http"] is None
+    assert not lost.data["gave_up"]
+    assert_audited(E.ACTION_SENT, data={"action": str(action.pk), "attempt": 2, "http": 200})
+    assert_audited(E.ACTION_CONFIRMED, target=("case", case["id"]), actor=None)

@@ -9,17 +9,25 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from safeguard.accounts.permissions import Role
 from safeguard.audit.events import AuditEventType, AuditSource
-from safeguard.audit.models import AuditEvent
 from safeguard.audit.selectors import audit_chain_verify
 from safeguard.cases.models import Case, Queue
 from safeguard.cases.queues import queue_claim_next
+from tests.audit_helpers import assert_audited, assert_audited_many, assert_not_audited, last_seq
 from tests.conftest import ApiClient, case_of, escalation_body
 from tests.factories import UserFactory
 
+E = AuditEventType
 URL = "/api/v1/escalations"
+
+
+def same_moment(recorded: str, expected: Any) -> bool:
+    """An audited timestamp (JSON keeps milliseconds) names the moment `expected` does."""
+    moment = parse_datetime(recorded)
+    return moment is not None and abs(moment - expected) < timedelta(milliseconds=1)
 
 
 def file(service_api: ApiClient, n: int, **overrides: Any) -> dict[str, Any]:
@@ -73,9 +81,14 @@ def test_claim_is_a_lease_that_expires_back_to_the_queue(
 
     assert again["id"] == case_id
     assert again["holder"] == bob.user.username
-    last = AuditEvent.objects.filter(event_type=AuditEventType.CASE_CLAIMED).last()
-    assert last is not None
-    assert last.data["expired_lease_of"] == alice.user.username
+    taken_over = assert_audited(
+        E.CASE_CLAIMED,
+        target=Case.objects.get(pk=case_id),
+        actor=bob.user,
+        source=AuditSource.API,
+        data={"queue": "general", "expired_lease_of": alice.user.username},
+    )
+    assert same_moment(taken_over.data["lease_until"], Case.objects.get(pk=case_id).lease_until)
 
 
 def test_renew_and_release(service_api: ApiClient, specialist_api: ApiClient, api_for: Any) -> None:
@@ -84,12 +97,29 @@ def test_renew_and_release(service_api: ApiClient, specialist_api: ApiClient, ap
     specialist_api.post("/api/v1/queues/general/next", {"lease_seconds": 30})
     other = api_for(Role.SPECIALIST)
 
+    case = Case.objects.get(pk=case_id)
+
     assert other.post(f"/api/v1/cases/{case_id}/claim/renew", {}).status_code == 409
+    assert_not_audited(E.CASE_CLAIM_RENEWED, target=case)
     renewed = specialist_api.post(f"/api/v1/cases/{case_id}/claim/renew", {"lease_seconds": 900})
     assert renewed.status_code == 200
+    lease_until = Case.objects.get(pk=case_id).lease_until
+    assert lease_until is not None
+    assert timedelta(seconds=890) < lease_until - timezone.now() <= timedelta(seconds=900)
+    renewal = assert_audited(
+        E.CASE_CLAIM_RENEWED, target=case, actor=specialist_api.user, source=AuditSource.API
+    )
+    assert same_moment(renewal.data["lease_until"], lease_until)
     released = specialist_api.post(f"/api/v1/cases/{case_id}/claim/release", {"reason": "break"})
     assert released.json()["holder"] is None
     assert released.json()["state"] == "triaged"
+    assert_audited(
+        E.CASE_CLAIM_RELEASED,
+        target=case,
+        actor=specialist_api.user,
+        source=AuditSource.API,
+        data={"holder": specialist_api.user.username, "reason": "break"},
+    )
 
 
 def test_a_decision_releases_the_claim(service_api: ApiClient, specialist_api: ApiClient) -> None:
@@ -149,14 +179,21 @@ def test_a_lead_reassigns_with_a_reason(service_api: ApiClient, api_for: Any) ->
     assert no_reason.status_code == 422
     assert moved.json()["queue"] == "grooming"
     assert to_person.json()["holder"] == specialist.user.username
-    events = AuditEvent.objects.filter(event_type=AuditEventType.CASE_REASSIGNED)
-    assert [e.data["reason"] for e in events] == ["grooming signs", "speaks the language"]
+    events = assert_audited_many(
+        E.CASE_REASSIGNED, count=2, target=Case.objects.get(pk=case_id), actor=lead.user
+    )
+    assert [(e.data["to"], e.data["reason"]) for e in events] == [
+        ({"queue": "grooming", "holder": None}, "grooming signs"),
+        ({"queue": "grooming", "holder": specialist.user.username}, "speaks the language"),
+    ]
+    before = last_seq()
     assert (
         specialist.post(
             f"/api/v1/cases/{case_id}/reassign", {"to_queue": "general", "reason": "x"}
         ).status_code
         == 403
     )
+    assert last_seq() == before
 
 
 def test_lowering_priority_is_a_persons_audited_override(
@@ -175,7 +212,7 @@ def test_lowering_priority_is_a_persons_audited_override(
     assert no_reason.status_code == 422
     assert lowered.status_code == 200
     assert lowered.json()["priority"] == "P3"
-    event = AuditEvent.objects.get(event_type=AuditEventType.CASE_PRIORITY_OVERRIDDEN)
+    event = assert_audited(E.CASE_PRIORITY_OVERRIDDEN, target=case_of(created), actor=lead.user)
     assert event.data == {"from": "P0", "to": "P3", "reason": "duplicate of a resolved report"}
     # Automatic re-triage may raise it again, never lower it further.
     again = service_api.post(
@@ -246,5 +283,32 @@ def test_concurrent_claimers_claim_each_case_exactly_once() -> None:
     claimed = [c for got in results for c in got]
     assert len(claimed) == cases
     assert len(set(claimed)) == cases
-    assert AuditEvent.objects.filter(event_type=AuditEventType.CASE_CLAIMED).count() == cases
+    events = assert_audited_many(E.CASE_CLAIMED, count=cases, source=AuditSource.API)
+    assert sorted(e.target_id for e in events) == sorted(claimed)
     assert audit_chain_verify().ok
+
+
+def test_an_administrator_creates_and_updates_a_queue(api_for: Any) -> None:
+    admin, lead, specialist = api_for(Role.ADMIN), api_for(Role.LEAD), api_for(Role.SPECIALIST)
+
+    created = admin.put(
+        "/api/v1/queues/appeals",
+        {"roles": ["lead"], "description": "Appeals of decisions", "lead": lead.user.username},
+    )
+    updated = admin.put("/api/v1/queues/appeals", {"roles": ["lead", "specialist"]})
+    before = last_seq()
+    refused = specialist.put("/api/v1/queues/appeals", {"roles": ["specialist"]})
+
+    assert created.status_code == updated.status_code == 200, created.content
+    assert created.json()["name"] == "appeals"
+    assert refused.status_code == 403
+    assert last_seq() == before
+    queue = Queue.objects.get(name="appeals")
+    assert queue.roles == ["lead", "specialist"]
+    saved = assert_audited_many(
+        E.QUEUE_SAVED, count=2, target=queue, actor=admin.user, source=AuditSource.API
+    )
+    assert [e.data for e in saved] == [
+        {"created": True, "roles": ["lead"], "lead": lead.user.username},
+        {"created": False, "roles": ["lead", "specialist"], "lead": None},
+    ]

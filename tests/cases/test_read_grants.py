@@ -17,24 +17,18 @@ from safeguard.audit.models import AuditEvent
 from safeguard.audit.selectors import audit_chain_verify
 from safeguard.cases.models import Case, ReadGrant
 from safeguard.cases.queues import queue_save
-from tests.conftest import ApiClient, case_of, escalation_body, sign_in_verified
+from tests.audit_helpers import assert_audited, assert_audited_many
+from tests.conftest import ApiClient, sign_in_verified
+from tests.factories import EscalationFactory
 
 READ = AuditEventType.CASE_READ_UNDER_GRANT
 
 
 def _case_in(service_api: ApiClient, queue: str, n: int) -> dict[str, str]:
-    created = service_api.post(
-        "/api/v1/escalations",
-        escalation_body(
-            external_id=f"g-{n}",
-            category="other",
-            summary="A report.",
-            subjects=[{"platform_id": f"user:g{n}", "role": "suspect"}],
-            content=[{"platform_id": f"thread:g{n}", "kind": "message_thread", "text": "hi"}],
-        ),
-    ).json()
-    Case.objects.filter(pk=case_of(created).pk).update(queue=queue)
-    return {"case": str(case_of(created).pk), "escalation": created["id"]}
+    escalation = EscalationFactory(caller=service_api.user)
+    case = Case.objects.get(links__escalation=escalation)
+    Case.objects.filter(pk=case.pk).update(queue=queue)
+    return {"case": str(case.pk), "escalation": str(escalation.pk)}
 
 
 @pytest.fixture
@@ -76,15 +70,17 @@ def test_a_queue_grant_opens_that_queue_and_every_read_is_audited(people: dict[s
     assert granted.status_code == 201, granted.content
     grant_id = granted.json()["id"]
     assert granted.json()["active"] is True
-    created = AuditEvent.objects.get(event_type=AuditEventType.READ_GRANT_CREATED)
-    assert (created.actor, created.target_type, created.target_id) == (
-        lead.user,
-        "read_grant",
-        grant_id,
+    assert_audited(
+        AuditEventType.READ_GRANT_CREATED,
+        target=("read_grant", grant_id),
+        actor=lead.user,
+        source=AuditSource.API,
+        data={
+            "grantee": auditor.user.username,
+            "queue": "le-requests",
+            "reason": "annual audit of law-enforcement handling",
+        },
     )
-    assert created.data["grantee"] == auditor.user.username
-    assert created.data["queue"] == "le-requests"
-    assert created.data["reason"] == "annual audit of law-enforcement handling"
 
     case = auditor.get(f"/api/v1/cases/{le['case']}")
     escalation = auditor.get(f"/api/v1/escalations/{le['escalation']}")
@@ -95,14 +91,13 @@ def test_a_queue_grant_opens_that_queue_and_every_read_is_audited(people: dict[s
     assert escalation.status_code == 200
     assert [c["id"] for c in listed.json()] == [le["case"]]
     assert other.status_code == 404
-    reads = list(AuditEvent.objects.filter(event_type=READ).order_by("seq"))
+    reads = assert_audited_many(READ, count=3, actor=auditor.user)
     assert [(e.target_id, e.data["read"], e.data["grant"], e.source) for e in reads] == [
         (le["case"], "case", grant_id, "api"),
         (le["case"], "escalation", grant_id, "api"),
         (le["case"], "case_list", grant_id, "api"),
     ]
     assert reads[1].data["escalation"] == le["escalation"]
-    assert {e.actor for e in reads} == {auditor.user}
     assert audit_chain_verify().ok
 
 
@@ -166,11 +161,12 @@ def test_a_revoked_grant_opens_nothing_and_the_revocation_is_audited(
     assert revoked.json()["active"] is False
     assert revoked.json()["revoked_by"] == other_lead.user.username
     assert again.status_code == 422
-    event = AuditEvent.objects.get(event_type=AuditEventType.READ_GRANT_REVOKED)
-    assert (event.actor, event.target_id, event.data["reason"]) == (
-        other_lead.user,
-        grant_id,
-        "audit finished",
+    assert_audited(
+        AuditEventType.READ_GRANT_REVOKED,
+        target=("read_grant", grant_id),
+        actor=other_lead.user,
+        source=AuditSource.API,
+        data={"reason": "audit finished"},
     )
     assert auditor.get(f"/api/v1/cases/{le['case']}").status_code == 404
 
@@ -272,11 +268,12 @@ def test_reads_under_a_grant_in_the_console_are_audited_as_console_reads(
 
     assert page.status_code == 200
     assert other.status_code == 404
-    event = AuditEvent.objects.get(event_type=READ)
-    assert (event.source, event.data["read"], event.target_id) == (
-        "console",
-        "case_page",
-        le["case"],
+    assert_audited(
+        READ,
+        target=("case", le["case"]),
+        actor=auditor.user,
+        source=AuditSource.CONSOLE,
+        data={"read": "case_page"},
     )
     # The case's own trail shows who read it under a grant.
     assert "case.read_under_grant" in console.get(f"/console/cases/{le['case']}/").content.decode()
@@ -351,8 +348,18 @@ def test_the_command_line_grants_lists_and_revokes(people: dict[str, Any], capsy
 
     assert f"{grant_id}\t{auditor.user.username}\tqueue:le-requests\tactive" in listed
     assert auditor.get(f"/api/v1/cases/{le['case']}").status_code == 404
-    revoked = AuditEvent.objects.get(event_type=AuditEventType.READ_GRANT_REVOKED)
-    assert (revoked.actor, revoked.source) == (None, "cli")
-    created = AuditEvent.objects.get(event_type=AuditEventType.READ_GRANT_CREATED)
-    assert (created.actor, created.source) == (lead.user, "cli")
+    assert_audited(
+        AuditEventType.READ_GRANT_REVOKED,
+        target=("read_grant", grant_id),
+        actor=None,
+        source=AuditSource.CLI,
+        data={"reason": "done"},
+    )
+    assert_audited(
+        AuditEventType.READ_GRANT_CREATED,
+        target=("read_grant", grant_id),
+        actor=lead.user,
+        source=AuditSource.CLI,
+        data={"grantee": auditor.user.username, "queue": "le-requests", "reason": "audit"},
+    )
     assert ReadGrant.objects.count() == 1

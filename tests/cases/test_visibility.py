@@ -7,26 +7,20 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from safeguard.accounts.permissions import Role
-from safeguard.cases.models import Case, Decision, Queue
-from tests.conftest import ApiClient, case_of, escalation_body, sign_in_verified
+from safeguard.cases.models import Case, Queue
+from tests.conftest import ApiClient, sign_in_verified
+from tests.factories import DecisionFactory, filed_case
 
 
 def _case(service_api: ApiClient, n: int, queue: str, suspect: str | None = None) -> str:
-    created = service_api.post(
-        "/api/v1/escalations",
-        escalation_body(
-            external_id=f"v-{n}",
-            category="other",
-            summary="A report.",
-            subjects=[{"platform_id": suspect or f"user:v{n}", "role": "suspect"}],
-            content=[{"platform_id": f"thread:v{n}", "kind": "message_thread", "text": "hi"}],
-        ),
-    ).json()
-    Case.objects.filter(pk=case_of(created).pk).update(queue=queue)
-    return str(case_of(created).pk)
+    case = filed_case(
+        caller=service_api.user,
+        queue=queue,
+        subjects=[{"platform_id": suspect or f"user:v{n}", "role": "suspect"}],
+    )
+    return str(case.pk)
 
 
 @pytest.mark.parametrize("queue", ["", "a-queue-nobody-created"])
@@ -112,13 +106,11 @@ def test_the_case_page_shows_earlier_decisions_only_from_cases_one_may_see(
 
     lead = UserFactory(role=Role.LEAD.value)
     earlier = _case(service_api, 1, "le-requests", suspect="user:repeat")
-    Decision.objects.create(
-        case_id=earlier,
-        kind="decision",
+    DecisionFactory(
+        case=Case.objects.get(pk=earlier),
         decided_by=lead,
         labels=["sextortion"],
         reason="confidential law-enforcement matter",
-        decided_at=timezone.now(),
     )
     Case.objects.filter(pk=earlier).update(state="closed")
     later = _case(service_api, 2, "general", suspect="user:repeat")

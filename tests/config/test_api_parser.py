@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from safeguard.accounts.auth import required_permissions
 from safeguard.accounts.permissions import ROLE_PERMISSIONS, Role
 from safeguard.config.api import api
-from safeguard.config.json_body import MAX_DEPTH, BodyRefused, decode_json
+from safeguard.core.json_body import MAX_DEPTH, BodyRefused, decode_json
 from tests.conftest import ApiClient, escalation_body
 
 PLACEHOLDERS = {"name": "general", "entry_id": "1"}

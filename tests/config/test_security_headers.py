@@ -8,10 +8,9 @@ import contextlib
 import json
 import re
 import secrets
-import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -19,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -393,6 +392,7 @@ def test_the_api_errors_redirects_and_static_files_carry_the_strict_policy(
     visit, status = OTHER_RESPONSES[name]
 
     response = visit(world)
+    response.close()  # a static file is streamed from an open file
 
     assert response.status_code == status
     assert policy(response) == sorted_policy(STRICT)
@@ -538,38 +538,45 @@ def test_the_redirect_can_be_left_to_the_proxy_and_preload_chosen(tmp_path: Path
     assert seen["https"]["secure_cookie"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _serving(env: dict[str, str]) -> Iterator[str]:
-    """`safeguard serve` with `env` on a free local port, until the block ends."""
-    port = _free_port()
+    """`safeguard serve` with `env` on a port the system chooses, until the block ends.
+
+    Waitress says "Serving on http://host:port" once its socket listens; the test waits for
+    that line (or for the process to end), not for a connection to succeed in a polling loop.
+    """
     server = subprocess.Popen(
-        [sys.executable, "-m", "safeguard.config.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "safeguard.config.cli", "serve", "--port", "0"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    said: list[str] = []
+    listening: list[str] = []
+    answered = threading.Event()
+
+    def watch(stream: IO[str]) -> None:
+        for line in stream:
+            said.append(line)
+            if line.startswith("Serving on http://") and not listening:
+                listening.append(line.removeprefix("Serving on ").strip())
+                answered.set()
+        answered.set()  # the output ended: the server exited
+
+    assert server.stderr is not None
+    watcher = threading.Thread(target=watch, args=(server.stderr,), daemon=True)
+    watcher.start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=2)  # noqa: S310 - local server
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(server.stderr.read() if server.stderr else "") from None
-                time.sleep(0.2)
-        yield base
+        answered.wait(timeout=60)
+        if not listening:
+            raise AssertionError("safeguard serve did not start:\n" + "".join(said))
+        yield listening[0]
     finally:
         server.terminate()
         server.wait(timeout=10)
+        watcher.join(timeout=10)
+        server.stderr.close()
 
 
 @pytest.fixture
@@ -585,12 +592,14 @@ def test_behind_a_proxy_the_server_trusts_its_scheme_and_does_not_loop(tmp_path:
         proxied = urllib.request.Request(  # noqa: S310 - local server
             f"{base}/accounts/login/", headers={"X-Forwarded-Proto": "https"}
         )
-        answered = opener.open(proxied, timeout=5)
+        with opener.open(proxied, timeout=5) as answered:
+            status, hsts = answered.status, answered.headers["Strict-Transport-Security"]
         with pytest.raises(urllib.error.HTTPError) as plain:
             opener.open(f"{base}/accounts/login/", timeout=5)
+        plain.value.close()
 
-    assert answered.status == 200
-    assert answered.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert status == 200
+    assert hsts.startswith("max-age=31536000")
     assert plain.value.code == 301
 
 
@@ -604,12 +613,14 @@ def test_the_production_server_redirects_plain_http_except_the_health_check(
 ) -> None:
     opener = urllib.request.build_opener(_NoRedirect)
 
-    health = opener.open(f"{production_server}/healthz", timeout=5)
+    with opener.open(f"{production_server}/healthz", timeout=5) as health:
+        status, csp = health.status, health.headers["Content-Security-Policy"]
     with pytest.raises(urllib.error.HTTPError) as redirected:
         opener.open(f"{production_server}/accounts/login/", timeout=5)
+    redirected.value.close()
 
-    assert health.status == 200
-    assert health.headers["Content-Security-Policy"]
+    assert status == 200
+    assert csp
     assert redirected.value.code == 301
     port = production_server.rsplit(":", 1)[1]
     assert redirected.value.headers["Location"] == f"https://127.0.0.1:{port}/accounts/login/"

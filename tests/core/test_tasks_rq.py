@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -70,8 +70,48 @@ class _ThreadWorker(rq.SimpleWorker):  # type: ignore[misc, name-defined]
         pass
 
 
+@dataclass
+class RunningWorker:
+    """The queue, and the worker thread's rounds: each round works the queue until it is empty
+    and then tells whoever waits, so a test waits for the worker instead of for the clock."""
+
+    queue: Any
+    rounds: int = 0
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def round_done(self) -> None:
+        with self.changed:
+            self.rounds += 1
+            self.changed.notify_all()
+
+    def had_its_chance(self) -> None:
+        """Return once a whole round of the worker began and ended after this call: anything in
+        the queue by now has been taken and run."""
+        with self.changed:
+            target = self.rounds + 2
+            if not self.changed.wait_for(lambda: self.rounds >= target, timeout=WAIT_SECONDS):
+                raise AssertionError("the worker did not finish a round")
+
+    def until(self, condition: Callable[[], bool], what: str) -> None:
+        """Return once `condition` holds, looking again after each round of the worker."""
+        with self.changed:
+            if not self.changed.wait_for(condition, timeout=WAIT_SECONDS):
+                raise AssertionError(f"timed out waiting for {what}")
+
+    def jobs_run(self) -> int:
+        """Jobs the worker started, finished or failed: none may run before the commit."""
+        return sum(
+            registry(queue=self.queue).count
+            for registry in (
+                rq.registry.StartedJobRegistry,
+                rq.registry.FinishedJobRegistry,
+                rq.registry.FailedJobRegistry,
+            )
+        )
+
+
 @pytest.fixture
-def rq_worker() -> Iterator[Any]:
+def rq_worker() -> Iterator[RunningWorker]:
     """RQ settings, an empty Redis database, and a worker running in a thread from the start."""
     client = _redis()
     client.flushdb()
@@ -79,30 +119,25 @@ def rq_worker() -> Iterator[Any]:
     with override_settings(**RQ_SETTINGS):
         from django_tasks_rq import Job
 
-        queue = rq.Queue("default", connection=client, job_class=Job)
-        worker = _ThreadWorker([queue], connection=client, job_class=Job)
+        running = RunningWorker(rq.Queue("default", connection=client, job_class=Job))
+        worker = _ThreadWorker([running.queue], connection=client, job_class=Job)
 
         def run() -> None:
             while not stop.is_set():
                 worker.work(burst=True, logging_level="WARNING")
+                running.round_done()
+                # Between rounds the worker idles as a real one polls; waiting tests are woken
+                # by `round_done`, not by this pause.
                 stop.wait(0.05)
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
         try:
-            yield queue
+            yield running
         finally:
             stop.set()
             thread.join(timeout=10)
             client.flushdb()
-
-
-def _until(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _p0(external_id: str) -> EscalationIn:
@@ -126,7 +161,7 @@ def _delivered(hook: Receiver, key: str) -> list[Any]:
 
 
 def test_a_p0_page_reaches_the_receiver_only_after_the_commit(
-    rq_worker: Any, settings: Any
+    rq_worker: RunningWorker, settings: Any
 ) -> None:
     UserFactory(username="first.oncall")
     settings.SAFEGUARD_ONCALL = ["first.oncall"]
@@ -138,11 +173,12 @@ def test_a_p0_page_reaches_the_receiver_only_after_the_commit(
             escalation_intake(payload=_p0("rq-1"), caller=caller)
             # The worker is running, but nothing has reached Redis before the commit: a task
             # sent now would find no page row and give up.
-            time.sleep(0.3)
-            assert rq_worker.count == 0
+            rq_worker.had_its_chance()
+            assert rq_worker.queue.count == 0
+            assert rq_worker.jobs_run() == 0
             assert hook.received == []
 
-        _until(lambda: _delivered(hook, "to") == ["first.oncall"], "the P0 page")
+        rq_worker.until(lambda: _delivered(hook, "to") == ["first.oncall"], "the P0 page")
         page = Page.objects.get()
         assert page.delivered_at is not None
 
@@ -153,7 +189,7 @@ def _intake_then_fail(caller: Any) -> None:
         raise RuntimeError("refused after the page was asked for")
 
 
-def test_a_rolled_back_change_sends_nothing(rq_worker: Any, settings: Any) -> None:
+def test_a_rolled_back_change_sends_nothing(rq_worker: RunningWorker, settings: Any) -> None:
     UserFactory(username="first.oncall")
     settings.SAFEGUARD_ONCALL = ["first.oncall"]
     settings.SAFEGUARD_PAGING_WEBHOOK_SECRET = SECRET
@@ -162,15 +198,16 @@ def test_a_rolled_back_change_sends_nothing(rq_worker: Any, settings: Any) -> No
         settings.SAFEGUARD_PAGING_WEBHOOK_URL = hook.url
         with pytest.raises(RuntimeError, match="refused"):
             _intake_then_fail(caller)
-        time.sleep(0.5)
+        rq_worker.had_its_chance()
 
-        assert rq_worker.count == 0
+        assert rq_worker.queue.count == 0
+        assert rq_worker.jobs_run() == 0
         assert hook.received == []
         assert not Page.objects.exists()
 
 
 def test_an_action_reaches_the_platform_after_the_decision_commits(
-    rq_worker: Any, settings: Any
+    rq_worker: RunningWorker, settings: Any
 ) -> None:
     settings.SAFEGUARD_PLATFORM_WEBHOOK_SECRET = SECRET
     service = UserFactory(role=Role.SERVICE.value)
@@ -196,18 +233,19 @@ def test_an_action_reaches_the_platform_after_the_decision_commits(
                 reason="An adult asks a child for secrecy (invented).",
                 source=AuditSource.API,
             )
-            time.sleep(0.3)
-            assert rq_worker.count == 0
+            rq_worker.had_its_chance()
+            assert rq_worker.queue.count == 0
+            assert rq_worker.jobs_run() == 0
             assert platform.received == []
 
-        _until(lambda: _delivered(platform, "action_id"), "the action delivery")
+        rq_worker.until(lambda: bool(_delivered(platform, "action_id")), "the action delivery")
         action = Action.objects.get()
-        _until(lambda: Action.objects.get().status == ActionStatus.SENT, "the action sent")
+        rq_worker.until(lambda: Action.objects.get().status == ActionStatus.SENT, "the action sent")
         assert _delivered(platform, "action_id") == [str(action.pk)]
 
 
-def test_enqueue_refuses_to_run_outside_a_transaction(rq_worker: Any) -> None:
+def test_enqueue_refuses_to_run_outside_a_transaction(rq_worker: RunningWorker) -> None:
     with pytest.raises(NotInTransaction, match="inside the transaction"):
         enqueue(page_deliver, page_id="00000000-0000-0000-0000-000000000000", attempt=1)
 
-    assert rq_worker.count == 0
+    assert rq_worker.queue.count == 0

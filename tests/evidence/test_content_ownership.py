@@ -8,11 +8,11 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from safeguard.accounts.permissions import Role
-from safeguard.audit.events import AuditEventType
-from safeguard.audit.models import AuditEvent
+from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.config.demo import pattern_png
 from safeguard.evidence.models import Blob, ContentItem
 from safeguard.intake.models import ContentClaim
+from tests.audit_helpers import assert_audited, assert_not_audited
 from tests.conftest import escalation_body
 
 GENUINE = pattern_png("checkerboard", 5)
@@ -89,9 +89,13 @@ def test_a_partner_naming_the_item_first_cannot_decide_its_hash(
     claim = ContentClaim.objects.get(content=item)
     assert claim.caller == partner.user
     assert claim.sha256 == FORGED_SHA
-    event = AuditEvent.objects.get(event_type=AuditEventType.CONTENT_CLAIM_RECORDED)
-    assert event.target_id == str(item.pk)
-    assert event.data["sha256"] == FORGED_SHA
+    assert_audited(
+        AuditEventType.CONTENT_CLAIM_RECORDED,
+        target=item,
+        actor=partner.user,
+        source=AuditSource.API,
+        data={"escalation": str(claim.escalation_id), "kind": "image", "sha256": FORGED_SHA},
+    )
 
 
 def test_a_partner_naming_the_item_first_with_another_kind_does_not_fix_its_kind(
@@ -137,7 +141,7 @@ def test_a_partner_reference_that_agrees_records_no_claim(service_api: Any, api_
     partner.post(ESCALATIONS, _le_body("le-1", [{"platform_id": "img:1", "kind": "image"}]))
 
     assert ContentClaim.objects.count() == 0
-    assert not AuditEvent.objects.filter(event_type=AuditEventType.CONTENT_CLAIM_RECORDED).exists()
+    assert_not_audited(AuditEventType.CONTENT_CLAIM_RECORDED)
 
 
 def test_another_platform_naming_the_same_id_gets_its_own_item(

@@ -17,13 +17,13 @@ from PIL import Image
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Role
-from safeguard.audit.events import AuditEventType
-from safeguard.audit.models import AuditEvent
+from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.cases.models import Case
 from safeguard.config.demo import pattern_png
 from safeguard.evidence.models import Blob, ContentItem, RenderState
 from safeguard.evidence.sniff import SERVED_TYPES
 from safeguard.review.media import MediaUnavailable, media_token, preview_bytes
+from tests.audit_helpers import assert_audited
 from tests.conftest import ApiClient, escalation_body, sign_in_verified
 from tests.factories import UserFactory
 from tests.tasks import run_tasks
@@ -168,16 +168,23 @@ def test_bytes_that_are_not_an_image_are_opaque_evidence_never_served_inline(
 def test_a_download_is_audited_and_marks_the_item_viewed(service_api: ApiClient) -> None:
     data, declared = NOT_MEDIA["html"]
     ids = _file_case(service_api, data, declared)
-    specialist = _specialist()
+    person = UserFactory(role=Role.SPECIALIST.value)
+    specialist = Client()
+    sign_in_verified(specialist, person)
     html = specialist.get(f"/console/cases/{ids['case_id']}/").content.decode()
     (url,) = [u for u in _media_urls(html) if "/download?" in u]
 
     response = specialist.get(url)
 
     assert response.status_code == 200
-    event = AuditEvent.objects.get(event_type=AuditEventType.MEDIA_DOWNLOADED)
-    assert event.target_id == ids["content_id"]
-    assert event.data["case"] == ids["case_id"]
+    item = ContentItem.objects.get(pk=ids["content_id"])
+    assert_audited(
+        AuditEventType.MEDIA_DOWNLOADED,
+        target=item,
+        actor=person,
+        source=AuditSource.CONSOLE,
+        data={"case": ids["case_id"], "sha256": item.blob_id},
+    )
     assert ContentItem.objects.get(pk=ids["content_id"]).viewed_by_person
 
 

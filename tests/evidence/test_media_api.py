@@ -10,11 +10,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from safeguard.accounts.permissions import Role
-from safeguard.audit.events import AuditEventType
-from safeguard.audit.models import AuditEvent
+from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.config.demo import pattern_png
 from safeguard.evidence.models import ContentItem
 from safeguard.evidence.services import vault
+from tests.audit_helpers import assert_audited
 from tests.conftest import escalation_body
 
 IMAGE = pattern_png("checkerboard", 3)
@@ -53,10 +53,14 @@ def test_upload_stores_encrypted_bytes_and_audits(service_api: Any, vault_dir: P
     assert vault().read(SHA) == IMAGE
     stored = vault().path(SHA).read_bytes()
     assert IMAGE[:64] not in stored
-    event = AuditEvent.objects.order_by("-seq").first()
-    assert event is not None
-    assert event.event_type == AuditEventType.CONTENT_MEDIA_STORED
-    assert event.data["sha256"] == SHA
+    event = assert_audited(
+        AuditEventType.CONTENT_MEDIA_STORED,
+        target=ContentItem.objects.get(pk=content_id),
+        actor=service_api.user,
+        source=AuditSource.API,
+        data={"sha256": SHA, "size": len(IMAGE), "new_in_vault": True},
+    )
+    assert event.data["declared_type"] == "image/png"
 
 
 def test_the_same_bytes_again_is_200(service_api: Any) -> None:

@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 
 from safeguard.accounts.permissions import Role
-from safeguard.audit.events import AuditEventType
-from safeguard.audit.models import AuditEvent
+from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.cases.models import Case
 from safeguard.evidence.models import ContentItem
 from safeguard.intake.models import Escalation, ImmutableRecord
+from tests.audit_helpers import assert_audit_trail, assert_audited, assert_audited_many
 from tests.conftest import case_of, escalation_body
 
+E = AuditEventType
 URL = "/api/v1/escalations"
 LE_BLOCK = {
     "agency": "Example Police (fictional)",
@@ -35,15 +36,33 @@ def test_accepts_an_escalation_and_opens_a_case(service_api: Any) -> None:
     assert escalation.caller == service_api.user
     assert body["content"][0]["platform_id"] == "thread:1"
     assert escalation.payload["subjects"][1]["country"] == "GB"
-    types = list(AuditEvent.objects.values_list("event_type", flat=True).order_by("seq"))
-    assert types[-5:] == [
-        AuditEventType.ESCALATION_RECEIVED,
-        AuditEventType.CASE_OPENED,
-        AuditEventType.CASE_ESCALATION_JOINED,
-        AuditEventType.CASE_TRANSITIONED,
-        AuditEventType.CASE_TRIAGED,
-    ]
     case = case_of(body)
+    received = assert_audited(
+        E.ESCALATION_RECEIVED,
+        target=escalation,
+        actor=service_api.user,
+        source=AuditSource.API,
+        data={
+            "channel": "user_report",
+            "external_id": "ext-1",
+            "category": "grooming",
+            "payload_sha256": escalation.payload_sha256,
+        },
+    )
+    trail = assert_audit_trail(
+        [E.CASE_OPENED, E.CASE_ESCALATION_JOINED, E.CASE_TRANSITIONED, E.CASE_TRIAGED],
+        target=case,
+    )
+    assert received.seq < trail[0].seq
+    opened, joined, _, triaged = trail
+    assert opened.data == {"escalation": str(escalation.pk)}
+    assert opened.actor == service_api.user
+    assert joined.data == {"escalation": str(escalation.pk), "suspects": ["user:s1"]}
+    assert triaged.actor is None
+    assert triaged.data["escalation"] == str(escalation.pk)
+    assert triaged.data["priority"] == case.priority
+    assert triaged.data["queue"] == case.queue
+    assert triaged.data["policy_version"] == "default-1"
     assert case.priority in {"P0", "P1", "P2", "P3"}
     assert case.explanation
     assert case.first_action_due is not None
@@ -112,6 +131,10 @@ def test_an_escalation_about_a_suspect_with_an_open_case_joins_it(service_api: A
     assert case_of(other) != case_of(first)
     case = case_of(first)
     assert case.links.count() == 2
+    assert_audited(E.CASE_OPENED, target=case)
+    joins = assert_audited_many(E.CASE_ESCALATION_JOINED, count=2, target=case)
+    assert [j.data["escalation"] for j in joins] == [first["id"], second["id"]]
+    assert_audited(E.CASE_OPENED, target=case_of(other), data={"escalation": other["id"]})
 
 
 def test_a_victim_named_in_two_reports_does_not_merge_them(service_api: Any) -> None:

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from safeguard.accounts.permissions import Role
-from safeguard.audit.events import AuditSource
+from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.config.demo import pattern_png
 from safeguard.matching import registry
 from safeguard.matching.formats import BankFileError, BankFormat, parse_bank_file
@@ -27,7 +27,9 @@ from safeguard.matching.services import (
 )
 from safeguard.matching.signal_types import HashResult
 from safeguard.matching.signals import get_signal_type
+from tests.audit_helpers import assert_audited, last_seq
 
+E = AuditEventType
 PDQ = get_signal_type("pdq")
 A = "f" * 64
 B = "0" * 64
@@ -36,14 +38,6 @@ B = "0" * 64
 def flip(hex_hash: str, bits: int) -> str:
     """The hash with its lowest `bits` bits flipped."""
     return f"{int(hex_hash, 16) ^ ((1 << bits) - 1):064x}"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_index(settings: Any, tmp_path: Any) -> Any:
-    settings.SAFEGUARD_INDEX_DIR = tmp_path / "index"
-    registry.forget()
-    yield
-    registry.forget()
 
 
 def test_the_three_formats_parse() -> None:
@@ -252,6 +246,58 @@ def test_bad_match_requests(api_for: Any, body: dict[str, Any], status: int, men
     assert not MatchLookup.objects.exists()
 
 
+def test_an_administrator_manages_a_bank_through_the_api_and_each_change_is_audited(
+    api_for: Any,
+) -> None:
+    admin, specialist = api_for(Role.ADMIN), api_for(Role.SPECIALIST)
+
+    created = admin.post(
+        "/api/v1/banks", {"name": "partner-hashes", "verified": True, "thresholds": {"pdq": 12}}
+    )
+    imported = admin.post(
+        "/api/v1/banks/partner-hashes/import",
+        {
+            "format": "text",
+            "content": f"{A}\n{B}\n",
+            "signal_type": "pdq",
+            "provenance": "partner drop 7",
+        },
+    )
+    entry = BankEntry.objects.get(hash=B)
+    entry_off = admin.post(
+        f"/api/v1/banks/partner-hashes/entries/{entry.pk}/enabled",
+        {"enabled": False, "reason": "a false positive"},
+    )
+    bank_off = admin.post("/api/v1/banks/partner-hashes/enabled", {"enabled": False})
+    before = last_seq()
+    refused = specialist.post("/api/v1/banks/partner-hashes/enabled", {"enabled": True})
+
+    assert created.status_code == 201, created.content
+    assert imported.json() == {"added": 2, "already_present": 0}
+    assert entry_off.status_code == bank_off.status_code == 200
+    assert refused.status_code == 403
+    assert last_seq() == before
+    bank = Bank.objects.get(name="partner-hashes")
+    assert not bank.enabled
+    made = assert_audited(E.BANK_CREATED, target=bank, actor=admin.user, source=AuditSource.API)
+    assert made.data["verified"] is True
+    assert not made.data["allow_list"]
+    assert made.data["thresholds"]["pdq"] == 12
+    assert_audited(
+        E.BANK_ENTRIES_IMPORTED,
+        target=bank,
+        actor=admin.user,
+        data={"format": "text", "added": 2, "already_present": 0, "provenance": "partner drop 7"},
+    )
+    assert_audited(
+        E.BANK_ENTRY_ENABLED_CHANGED,
+        target=bank,
+        actor=admin.user,
+        data={"entry": entry.pk, "enabled": False, "reason": "a false positive"},
+    )
+    assert_audited(E.BANK_ENABLED_CHANGED, target=bank, actor=admin.user, data={"enabled": False})
+
+
 def test_banks_command_line(db: None, tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
     good = tmp_path / "good.txt"
     good.write_text(f"{A}\n{B}\n")
@@ -271,6 +317,13 @@ def test_banks_command_line(db: None, tmp_path: Any, capsys: pytest.CaptureFixtu
     assert "ncmec-demo\t2/2 entries" in out
     assert f"{A}\n{B}\n" in out
     assert not Bank.objects.get().enabled
+    assert_audited(
+        AuditEventType.BANK_ENABLED_CHANGED,
+        target=Bank.objects.get(),
+        actor=None,
+        source=AuditSource.CLI,
+        data={"enabled": False},
+    )
 
 
 def test_a_restarted_process_loads_the_snapshot_instead_of_rebuilding(

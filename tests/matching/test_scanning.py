@@ -10,35 +10,23 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 
 from safeguard.accounts.permissions import Role
-from safeguard.audit.events import AuditSource
+from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.config.demo import pattern_png
 from safeguard.evidence.models import ContentItem
 from safeguard.intake.models import Escalation
-from safeguard.matching import registry
 from safeguard.matching.formats import BankFormat
 from safeguard.matching.models import ContentMatch
 from safeguard.matching.services import bank_add_media, bank_create, bank_import
+from tests.audit_helpers import assert_audited_many
 from tests.cli import clean_env, safeguard
 from tests.conftest import ApiClient, case_of, escalation_body
+from tests.tasks import run_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 KNOWN = pattern_png("circles", 2)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_index(settings: Any, tmp_path: Path) -> Any:
-    settings.SAFEGUARD_INDEX_DIR = tmp_path / "index"
-    registry.forget()
-    yield
-    registry.forget()
-
-
-def run_worker() -> None:
-    call_command("db_worker", batch=True, startup_delay=False, interval=0.01, verbosity=0)
 
 
 def upload(service_api: ApiClient, data: bytes, n: int) -> dict[str, Any]:
@@ -69,7 +57,7 @@ def test_an_upload_matching_a_verified_bank_becomes_a_p1_automated_escalation(
     first = upload(service_api, KNOWN, 1)
     assert case_of(first).priority == "P3"
 
-    run_worker()
+    run_tasks()
 
     matches = list(ContentMatch.objects.order_by("signal_type"))
     assert [(m.signal_type, m.distance) for m in matches] == [("md5", 0), ("pdq", 0), ("sha256", 0)]
@@ -83,9 +71,22 @@ def test_an_upload_matching_a_verified_bank_becomes_a_p1_automated_escalation(
     assert {(m["bank"], m["distance"], m["verified"]) for m in item["matches"]} == {
         ("known", 0, True)
     }
+    content = ContentItem.objects.get(pk=first["content"][0]["id"])
+    found = assert_audited_many(
+        AuditEventType.CONTENT_MATCHED, count=3, target=content, actor=None, source=AuditSource.TASK
+    )
+    assert sorted((e.data["signal_type"], e.data["distance"]) for e in found) == [
+        ("md5", 0),
+        ("pdq", 0),
+        ("sha256", 0),
+    ]
+    assert {e.data["bank"] for e in found} == {"known"}
+    assert {e.data["entry"] for e in found} == {m.entry_id for m in matches}
+    assert {e.data["suppressed_by_allow_list_entry"] for e in found} == {None}
 
-    run_worker()  # a second scan run (at-least-once) adds nothing
+    run_tasks()  # a second scan run (at-least-once) adds nothing
     assert Escalation.objects.filter(channel="automated").count() == 1
+    assert_audited_many(AuditEventType.CONTENT_MATCHED, count=3, target=content)
 
 
 def test_an_upload_matching_nothing_or_an_allow_list_stays_quiet(service_api: ApiClient) -> None:
@@ -96,7 +97,7 @@ def test_an_upload_matching_nothing_or_an_allow_list_stays_quiet(service_api: Ap
 
     upload(service_api, KNOWN, 1)
     upload(service_api, pattern_png("stripes", 2), 2)
-    run_worker()
+    run_tasks()
 
     assert not Escalation.objects.filter(channel="automated").exists()
     suppressed = ContentMatch.objects.filter(suppressed_by__isnull=False)
@@ -189,7 +190,7 @@ def test_an_uploaded_video_matching_a_bank_video_is_escalated(
     )
     assert stored.status_code == 201
 
-    run_worker()
+    run_tasks()
 
     [match] = ContentMatch.objects.filter(signal_type="video")
     assert match.distance <= 20
@@ -212,7 +213,7 @@ def test_opaque_bytes_uploaded_as_an_image_are_still_matched_exactly(
     )
     created = upload(service_api, hostile, 1)
 
-    run_worker()
+    run_tasks()
 
     item = ContentItem.objects.get(pk=created["content"][0]["id"])
     assert [m.signal_type for m in ContentMatch.objects.filter(content=item)] == ["sha256"]

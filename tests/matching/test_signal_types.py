@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -268,6 +269,40 @@ def test_decompression_bomb_from_pillow_limit(monkeypatch: pytest.MonkeyPatch) -
 
     with pytest.raises(DecompressionBomb, match="limit"):
         PDQ.hash_bytes(data)
+
+
+@pytest.mark.parametrize("path", ["fast", "reference"])
+def test_a_size_over_pillows_warning_level_is_checked_here_without_a_warning(
+    monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    # 12,000 pixels is over Pillow's (lowered) limit but under twice it, where Pillow only warns;
+    # the hash checks the declared size against its own limit, so the warning says nothing.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
+    data = encode(Image.new("L", (120, 100), 128), "PNG")
+    hash_bytes = PDQ.hash_bytes if path == "fast" else PDQ.hash_bytes_reference
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DecompressionBomb) as caught:
+            hash_bytes(data)
+        allowed = hash_bytes(data, max_pixels=12_000)
+
+    assert (caught.value.pixels, caught.value.max_pixels) == (12_000, 10_000)
+    assert allowed.quality is not None
+
+
+@pytest.mark.parametrize("path", ["fast", "reference"])
+def test_a_damaged_tiff_is_corrupt_media_without_pillows_warnings(path: str) -> None:
+    data = bytearray(encode(shapes(), "TIFF"))
+    data[16:600] = bytes(range(256)) * 2 + bytes(72)
+    hash_bytes = PDQ.hash_bytes if path == "fast" else PDQ.hash_bytes_reference
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(CorruptMedia):
+            hash_bytes(bytes(data))
+        with pytest.raises(TruncatedMedia):
+            hash_bytes(bytes(data[:12]))
 
 
 def test_media_errors_carry_codes() -> None:

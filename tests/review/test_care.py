@@ -12,11 +12,11 @@ from django.utils import timezone
 from PIL import Image
 
 from safeguard.accounts.permissions import Role
-from safeguard.audit.events import AuditEventType
-from safeguard.audit.models import AuditEvent
-from safeguard.cases.models import Case, ClaimRecord
+from safeguard.audit.events import AuditEventType, AuditSource
+from safeguard.cases.models import Case, CaseNote, ClaimRecord
 from safeguard.review.models import ExposureDay
 from safeguard.review.selectors import view_settings_for
+from tests.audit_helpers import assert_audited, audited
 from tests.conftest import case_of, sign_in_verified
 from tests.factories import UserFactory
 from tests.review.conftest import img_src
@@ -89,9 +89,15 @@ def test_leads_see_totals_and_spread_but_no_names(db: None) -> None:
 
 
 def test_view_settings_change_the_preview(case_with_image: dict[str, Any]) -> None:
-    client, _ = person()
+    client, user = person()
     client.post("/console/view-settings", {"blur_radius": "8", "thumbnail_px": "160"})
     html = client.get(f"/console/cases/{case_with_image['case_id']}/").content.decode()
+    assert_audited(
+        AuditEventType.VIEW_SETTINGS_SAVED,
+        target=("view_settings", user.pk),
+        actor=user,
+        data={"blur_radius": 8, "greyscale": False, "thumbnail_px": 160},
+    )
 
     preview = client.get(img_src(html, "protected"))
 
@@ -130,9 +136,14 @@ def test_only_administrators_set_the_organisation_default(db: None) -> None:
     newcomer = UserFactory()
 
     assert view_settings_for(newcomer).blur_radius == 30
-    (event,) = AuditEvent.objects.filter(event_type=AuditEventType.VIEW_SETTINGS_SAVED)
-    assert (event.actor, event.target_id) == (admin_user, "organisation")
+    event = assert_audited(
+        AuditEventType.VIEW_SETTINGS_SAVED,
+        target=("view_settings", "organisation"),
+        actor=admin_user,
+        source=AuditSource.CONSOLE,
+    )
     assert event.data == {"blur_radius": 30, "greyscale": True, "thumbnail_px": 200}
+    assert len(audited(AuditEventType.VIEW_SETTINGS_SAVED)) == 1  # the refusal saved nothing
 
 
 def test_internal_notes(case_with_image: dict[str, Any]) -> None:
@@ -149,10 +160,14 @@ def test_internal_notes(case_with_image: dict[str, Any]) -> None:
 
     assert "checked the reporter&#x27;s history" in client.get(url).content.decode()
     assert "Not added" in empty.content.decode()
-    from safeguard.audit.models import AuditEvent
-
-    event = AuditEvent.objects.get(event_type="case.note_added")
-    assert event.actor == user
+    note = CaseNote.objects.get()
+    event = assert_audited(
+        AuditEventType.CASE_NOTE_ADDED,
+        target=("case", case_with_image["case_id"]),
+        actor=user,
+        source=AuditSource.CONSOLE,
+        data={"note": note.pk, "length": len("checked the reporter's history")},
+    )
     assert "history" not in str(event.data)  # the audit keeps the length, not the words
 
 
@@ -230,10 +245,12 @@ def test_a_claim_decided_after_its_lease_lapsed_counts_only_until_the_lease(
 ) -> None:
     client, user = person()
     client.post("/console/queues/general/start")
-    now = timezone.now()
-    # Claimed two hours ago on a ten-minute lease that nobody took over, decided only now.
+    # A ten-minute lease that lapsed a moment ago and that nobody took over; the holder decides
+    # only now. (The lapse is kept this close to now so that it falls on the same UTC day as
+    # the page read below at any time of day: "today" counts claims that ended today.)
+    lapsed = timezone.now() - timedelta(seconds=1)
     Case.objects.filter(pk=case_with_image["case_id"]).update(
-        claimed_at=now - timedelta(hours=2), lease_until=now - timedelta(hours=2, minutes=-10)
+        claimed_at=lapsed - timedelta(minutes=10), lease_until=lapsed
     )
 
     client.post(f"/console/cases/{case_with_image['case_id']}/escalate", {"note": "needs a lead"})

@@ -14,10 +14,10 @@ from PIL import Image
 
 from safeguard.accounts.permissions import Role
 from safeguard.audit.events import AuditEventType, AuditSource
-from safeguard.audit.models import AuditEvent
 from safeguard.cases.grants import read_grant_create
 from safeguard.cases.models import Case, Queue
 from safeguard.evidence.models import ContentItem
+from tests.audit_helpers import assert_audited
 from tests.conftest import ApiClient, case_of, escalation_body, sign_in_verified
 from tests.factories import UserFactory
 from tests.review.conftest import IMAGE, img_src
@@ -52,7 +52,9 @@ def test_start_reviewing_opens_the_case_with_media_blurred(case_with_image: dict
 def test_reveal_is_audited_and_only_then_serves_the_original(
     case_with_image: dict[str, Any],
 ) -> None:
-    specialist = console(Role.SPECIALIST)
+    person = UserFactory(role=Role.SPECIALIST.value)
+    specialist = Client()
+    sign_in_verified(specialist, person)
     specialist.post("/console/queues/general/start")
     case_url = f"/console/cases/{case_with_image['case_id']}/"
     html = specialist.get(case_url).content.decode()
@@ -69,8 +71,14 @@ def test_reveal_is_audited_and_only_then_serves_the_original(
     assert full.status_code == 200
     assert full.content == IMAGE
     assert "no-store" in full["Cache-Control"].split(", ")
-    event = AuditEvent.objects.get(event_type=AuditEventType.MEDIA_REVEALED)
-    assert event.target_id == case_with_image["image_id"]
+    item = ContentItem.objects.get(pk=case_with_image["image_id"])
+    assert_audited(
+        AuditEventType.MEDIA_REVEALED,
+        target=item,
+        actor=person,
+        source=AuditSource.CONSOLE,
+        data={"case": case_with_image["case_id"], "sha256": item.blob_id},
+    )
     assert ContentItem.objects.get(pk=case_with_image["image_id"]).viewed_by_person
 
 
@@ -98,8 +106,13 @@ def test_media_urls_are_personal_and_need_the_permission(case_with_image: dict[s
     auditor_page = auditor_console.get(case_url)
     assert auditor_page.status_code == 200
     assert "<img" not in auditor_page.content.decode()
-    read = AuditEvent.objects.get(event_type=AuditEventType.CASE_READ_UNDER_GRANT)
-    assert (read.actor, read.source, read.data["read"]) == (auditor, "console", "case_page")
+    assert_audited(
+        AuditEventType.CASE_READ_UNDER_GRANT,
+        target=("case", case_with_image["case_id"]),
+        actor=auditor,
+        source=AuditSource.CONSOLE,
+        data={"read": "case_page"},
+    )
     assert (
         console(Role.ADMIN).get(f"/console/cases/{case_with_image['case_id']}/").status_code == 404
     )

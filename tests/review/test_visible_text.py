@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from safeguard.accounts.permissions import Role
 from safeguard.cases.models import Case
+from safeguard.core.invisible import describe, first_invisible, is_invisible, runs
 from safeguard.intake.models import Subject
 from safeguard.review.templatetags.visible import visible
-from safeguard.signals.invisible import describe, first_invisible, is_invisible, runs
 from tests.conftest import ApiClient, case_of, escalation_body, sign_in_verified
 from tests.factories import UserFactory
 

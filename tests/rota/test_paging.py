@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
+from django.test import Client
 
 from safeguard.accounts.permissions import Role
-from safeguard.audit.events import AuditEventType
-from safeguard.audit.models import AuditEvent
+from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.selectors import audit_chain_verify
 from safeguard.rota.models import Page
+from tests.audit_helpers import assert_audited, assert_audited_many, last_seq
 from tests.conftest import ApiClient, case_of, escalation_body, sign_in_verified
-from tests.factories import UserFactory
+from tests.factories import PageFactory, UserFactory
 from tests.receiver import receiver
+from tests.tasks import run_tasks
+
+E = AuditEventType
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -31,10 +34,9 @@ EMERGENCY = escalation_body(
         "contact": "desk@police.example",
     },
 )
-
-
-def run_worker() -> None:
-    call_command("db_worker", batch=True, startup_delay=False, interval=0.01, verbosity=0)
+# How long a P0 page waits for its acknowledgement in these tests; the clock the window runs on
+# is the task queue's (tests/tasks.py), so no test waits for it in earnest.
+ACK = timedelta(minutes=5)
 
 
 @pytest.fixture
@@ -49,8 +51,7 @@ def oncall(settings: Any) -> dict[str, Any]:
     settings.SAFEGUARD_ONCALL = ["first.oncall", "second.oncall"]
     settings.SAFEGUARD_ONCALL_LEAD = "the.lead"
     settings.SAFEGUARD_PAGING_WEBHOOK_SECRET = SECRET
-    settings.SAFEGUARD_PAGE_ACK_SECONDS = 1
-    settings.SAFEGUARD_WEBHOOK_BACKOFF_SECONDS = 0.05
+    settings.SAFEGUARD_PAGE_ACK_SECONDS = int(ACK.total_seconds())
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     return people
 
@@ -63,20 +64,41 @@ def test_unacknowledged_p0_pages_the_next_person_and_the_lead(
 
         created = service_api.post("/api/v1/escalations", EMERGENCY)
         assert created.status_code == 201
-        assert case_of(created.json()).priority == "P0"
+        case = case_of(created.json())
+        assert case.priority == "P0"
+        first_page = Page.objects.get()
+        assert_audited(
+            E.PAGE_SENT,
+            target=case,
+            actor=None,
+            source=AuditSource.SYSTEM,
+            data={"page": str(first_page.pk), "kind": "p0", "to": "first.oncall", "round": 0},
+        )
 
-        run_worker()
+        run_tasks()
         assert [b["to"] for b in hook.bodies()] == ["first.oncall"]
         assert all(r.signature_ok for r in hook.received)
-        assert hook.bodies()[0]["case_id"] == str(case_of(created.json()).pk)
+        assert hook.bodies()[0]["case_id"] == str(case.pk)
         assert [m.to for m in mail.outbox] == [["first@safeguard.example"]]
+        assert_audited(
+            E.PAGE_DELIVERED,
+            target=case,
+            actor=None,
+            source=AuditSource.TASK,
+            data={"page": str(first_page.pk), "attempt": 1, "webhook": [200, ""], "email": True},
+        )
 
-        time.sleep(1.2)  # the acknowledgement window passes with no answer
-        run_worker()
+        # Just short of the window nobody else is paged; once it passes with no answer, the
+        # next person on call and the lead are.
+        run_tasks(within=ACK - timedelta(seconds=5))
+        assert len(hook.received) == 1
+        run_tasks(within=timedelta(seconds=5))
 
         assert sorted(b["to"] for b in hook.bodies()[1:]) == ["second.oncall", "the.lead"]
         assert {b["round"] for b in hook.bodies()[1:]} == {1}
-        assert AuditEvent.objects.filter(event_type=AuditEventType.PAGE_ESCALATED).count() == 1
+        escalated = assert_audited(E.PAGE_ESCALATED, target=case, actor=None)
+        assert escalated.data["round"] == 1
+        assert sorted(escalated.data["to"]) == ["second.oncall", "the.lead"]
 
         # The second person acknowledges through the API; the incident is answered.
         second_page = Page.objects.get(recipient=oncall["second"])
@@ -85,11 +107,18 @@ def test_unacknowledged_p0_pages_the_next_person_and_the_lead(
         acked = client.client.post(f"/api/v1/pages/{second_page.pk}/ack")
         assert acked.status_code == 200, acked.content
         assert not Page.objects.filter(acknowledged_at__isnull=True).exists()
+        assert_audited(
+            E.PAGE_ACKNOWLEDGED,
+            target=case,
+            actor=oncall["second"],
+            source=AuditSource.API,
+            data={"page": str(second_page.pk), "incident": str(second_page.incident)},
+        )
 
-        time.sleep(1.2)
-        run_worker()
+        run_tasks(within=ACK)
         # Acknowledged: the next check pages nobody else.
         assert len(hook.received) == 3
+        assert_audited(E.PAGE_ESCALATED, target=case)
     assert audit_chain_verify().ok
 
 
@@ -99,17 +128,17 @@ def test_acknowledged_in_time_means_no_second_page(
     with receiver(SECRET) as hook:
         settings.SAFEGUARD_PAGING_WEBHOOK_URL = hook.url
         service_api.post("/api/v1/escalations", EMERGENCY)
-        run_worker()
+        run_tasks()
         page = Page.objects.get()
         client = ApiClient(None, None)
         sign_in_verified(client.client, oncall["first"])
         assert client.client.post(f"/api/v1/pages/{page.pk}/ack").status_code == 200
 
-        time.sleep(1.2)
-        run_worker()
+        run_tasks(within=ACK * 2)
 
         assert len(hook.received) == 1
-        assert AuditEvent.objects.filter(event_type=AuditEventType.PAGE_ACKNOWLEDGED).count() == 1
+        assert_audited(E.PAGE_ACKNOWLEDGED, target=page.case, actor=oncall["first"])
+        assert Page.objects.count() == 1
 
 
 def test_a_failing_receiver_is_retried_with_backoff_until_delivered(
@@ -117,46 +146,43 @@ def test_a_failing_receiver_is_retried_with_backoff_until_delivered(
 ) -> None:
     with receiver(SECRET, fail_first=2) as hook:
         settings.SAFEGUARD_PAGING_WEBHOOK_URL = hook.url
-        settings.SAFEGUARD_PAGE_ACK_SECONDS = 60
         service_api.post("/api/v1/escalations", EMERGENCY)
+        page = Page.objects.get()
 
-        for _ in range(3):
-            run_worker()
-            time.sleep(0.3)
+        # The first attempt fails; its retry waits out its backoff (2 s by default).
+        run_tasks()
+        assert hook.refused == 1
+        run_tasks(within=timedelta(seconds=1))
+        assert hook.refused == 1
+        # Well inside the acknowledgement window, the retries succeed.
+        run_tasks(within=timedelta(minutes=1))
 
         assert hook.refused == 2
         assert len(hook.received) == 1
-        page = Page.objects.get()
+        page.refresh_from_db()
         assert page.delivered_at is not None
         assert page.webhook_attempts == 3
-        assert (
-            AuditEvent.objects.filter(event_type=AuditEventType.PAGE_DELIVERY_FAILED).count() == 2
-        )
+        failed = assert_audited_many(E.PAGE_DELIVERY_FAILED, count=2, target=page.case, actor=None)
+        assert [(e.data["attempt"], e.data["webhook"][0]) for e in failed] == [(1, 503), (2, 503)]
+        assert_audited(E.PAGE_DELIVERED, target=page.case, data={"attempt": 3})
+        assert Page.objects.count() == 1  # nobody else was paged meanwhile
 
 
-def test_someone_else_cannot_acknowledge_a_page(
-    service_api: ApiClient, oncall: dict[str, Any], settings: Any
-) -> None:
-    settings.SAFEGUARD_PAGING_WEBHOOK_URL = ""
-    service_api.post("/api/v1/escalations", EMERGENCY)
-    page = Page.objects.get()
+def test_someone_else_cannot_acknowledge_a_page(oncall: dict[str, Any]) -> None:
+    page = PageFactory(recipient=oncall["first"])
     other = ApiClient(None, None)
     sign_in_verified(other.client, UserFactory(username="bystander"))
+    before = last_seq()
 
     response = other.client.post(f"/api/v1/pages/{page.pk}/ack")
 
     assert response.status_code == 404
     assert Page.objects.get().acknowledged_at is None
+    assert last_seq() == before
 
 
-def test_acknowledge_with_the_console_button(
-    service_api: ApiClient, oncall: dict[str, Any], settings: Any
-) -> None:
-    from django.test import Client
-
-    settings.SAFEGUARD_PAGING_WEBHOOK_URL = ""
-    service_api.post("/api/v1/escalations", EMERGENCY)
-    page = Page.objects.get()
+def test_acknowledge_with_the_console_button(oncall: dict[str, Any]) -> None:
+    page = PageFactory(recipient=oncall["first"])
     console = Client()
     sign_in_verified(console, oncall["first"])
 
@@ -166,4 +192,7 @@ def test_acknowledge_with_the_console_button(
     assert console.post(f"/pages/{page.pk}/ack").status_code == 302
 
     assert Page.objects.get().acknowledged_by == oncall["first"]
+    assert_audited(
+        E.PAGE_ACKNOWLEDGED, target=page.case, actor=oncall["first"], source=AuditSource.CONSOLE
+    )
     assert "Nothing is waiting" in console.get("/pages/").content.decode()

@@ -700,21 +700,29 @@ def normalize_text(text: str) -> str:
 # --- Speed --------------------------------------------------------------------------------------
 
 
-def seconds_per_analysis(message: str, runs: int = 30) -> float:
+def fastest_analysis(message: str, runs: int = 15) -> float:
+    """The fastest of `runs` analyses: on a shared machine the other processes only ever add
+    time, so the minimum is what the analysis itself costs."""
     analyze(message)
-    started = time.perf_counter()
+    best = float("inf")
     for _ in range(runs):
+        started = time.perf_counter()
         analyze(message)
-    return (time.perf_counter() - started) / runs
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
-def test_a_long_message_is_analysed_in_a_few_milliseconds() -> None:
+def ordinary_message() -> str:
     words = " ".join(PREDICATES * 10)
     message = (words[:1000] + " d0nt t3ll ur p@rents \U0001f92b " + words)[:2000]
     assert len(message) == 2000
-    # Typically about half a millisecond; the bound is loose because the machine is shared and
-    # the test is there to catch a pattern that backtracks, not to benchmark.
-    assert seconds_per_analysis(message) < 0.02
+    return message
+
+
+def test_a_long_message_is_analysed_in_a_few_milliseconds() -> None:
+    # Typically about half a millisecond; the bound is loose because the test is there to catch
+    # a pattern that backtracks, not to benchmark.
+    assert fastest_analysis(ordinary_message()) < 0.02
 
 
 @pytest.mark.parametrize(
@@ -730,4 +738,7 @@ def test_a_long_message_is_analysed_in_a_few_milliseconds() -> None:
     ],
 )
 def test_adversarial_messages_stay_fast(message: str) -> None:
-    assert seconds_per_analysis(message, runs=5) < 0.05
+    # Measured against an ordinary message of the same length on the same machine, so the bound
+    # holds on a slow CPU too: these take about as long (0.6 to 1.6 times); a pattern that
+    # backtracks on them takes hundreds of times as long.
+    assert fastest_analysis(message, runs=5) < 10 * fastest_analysis(ordinary_message(), runs=5)

@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safeguard.accounts.permissions import Role
-from safeguard.audit.models import AuditEvent
 from safeguard.signals.indicators import FamilyFileError, load_family_file
 from safeguard.signals.safe_yaml import load_untrusted_yaml
 from safeguard.triage.models import TriagePolicy
 from safeguard.triage.policy import MAX_POLICY_BYTES
 from safeguard.triage.services import default_policy_source
+from tests.audit_helpers import last_seq
 from tests.conftest import ApiClient
 
 URL = "/api/v1/triage/policy"
@@ -71,23 +71,27 @@ def test_a_hostile_policy_is_refused_fast_and_changes_nothing(
     api_for: Callable[[Role], ApiClient], name: str, source: str, mentions: str
 ) -> None:
     admin = api_for(Role.ADMIN)
-    events = AuditEvent.objects.count()
+    events = last_seq()
 
-    started = time.perf_counter()
-    response = Client().put(
-        URL,
-        data=json.dumps({"source": source}),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {admin.token}"},
-    )
-    elapsed = time.perf_counter() - started
+    # The fastest of three tries (a refusal changes nothing, so it can be repeated): on a
+    # shared machine other processes only ever add time.
+    elapsed = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        response = Client().put(
+            URL,
+            data=json.dumps({"source": source}),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {admin.token}"},
+        )
+        elapsed = min(elapsed, time.perf_counter() - started)
 
     assert response.status_code == 422, (name, response.content[:400])
     assert response["Content-Type"].startswith("application/json")
     assert mentions in response.json()["detail"], (name, response.json())
     assert elapsed < 1.0, f"{name} took {elapsed:.2f} s"
     assert not TriagePolicy.objects.exists()
-    assert AuditEvent.objects.count() == events
+    assert last_seq() == events
     assert admin.get(URL).json()["version"] == "default-1"
 
 

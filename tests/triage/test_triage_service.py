@@ -12,17 +12,24 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from safeguard.accounts.permissions import Role
-from safeguard.audit.events import AuditEventType
-from safeguard.audit.models import AuditEvent
+from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.cases.models import Case, Queue
 from safeguard.rota.models import Page, PageKind
 from safeguard.triage.deadlines import DeadlineKind, case_deadline_fire
 from safeguard.triage.models import TriagePolicy, TriageRecord
 from safeguard.triage.services import default_policy_source
+from tests.audit_helpers import (
+    assert_audited,
+    assert_audited_many,
+    assert_not_audited,
+    last_seq,
+)
 from tests.cli import clean_env, safeguard
 from tests.conftest import ApiClient, case_of, escalation_body
 from tests.factories import UserFactory
+from tests.tasks import run_tasks
 
+E = AuditEventType
 URL = "/api/v1/escalations"
 SUSPECT = [
     {"platform_id": "user:s9", "role": "suspect"},
@@ -124,7 +131,46 @@ def test_warning_then_breach_notify_and_raise_visibility(service_api: ApiClient)
     assert "breached" in case.tags
     kinds = list(Page.objects.filter(recipient=lead).values_list("kind", flat=True))
     assert sorted(kinds) == sorted([PageKind.DEADLINE_WARNING, PageKind.DEADLINE_BREACH])
-    assert AuditEvent.objects.filter(event_type=AuditEventType.CASE_DEADLINE_BREACHED).count() == 1
+    assert_audited(
+        E.CASE_DEADLINE_WARNED, target=case, actor=None, source=AuditSource.TASK, data={"due": due}
+    )
+    assert_audited(
+        E.CASE_DEADLINE_BREACHED,
+        target=case,
+        actor=None,
+        source=AuditSource.TASK,
+        data={"due": due},
+    )
+
+
+def test_the_deadline_tasks_warn_then_breach_as_time_passes(service_api: ApiClient) -> None:
+    lead = UserFactory(username="queue.lead", role=Role.LEAD.value)
+    Queue.objects.filter(name="general").update(lead=lead)
+    case = case_of(
+        service_api.post(URL, escalation_body(category="other", content=[], summary="A report."))
+    )
+    assert case.first_action_due is not None
+    assert case.warn_at is not None
+    due = case.first_action_due.isoformat()
+    to_warning = case.warn_at - timezone.now()
+
+    # Nothing is due until the warning's moment; the default policy gives "other" 72 hours.
+    run_tasks(within=to_warning - timedelta(minutes=1))
+    assert_not_audited(E.CASE_DEADLINE_WARNED, target=case)
+    run_tasks(within=timedelta(minutes=2))
+    warned = assert_audited(E.CASE_DEADLINE_WARNED, target=case, data={"due": due})
+    assert_not_audited(E.CASE_DEADLINE_BREACHED, target=case)
+    run_tasks(within=case.first_action_due - case.warn_at)
+
+    breached = assert_audited(E.CASE_DEADLINE_BREACHED, target=case, data={"due": due})
+    assert warned.seq < breached.seq
+    case.refresh_from_db()
+    assert "breached" in case.tags
+    pages = assert_audited_many(E.PAGE_SENT, count=2, target=case, actor=None)
+    assert [(p.data["kind"], p.data["to"]) for p in pages] == [
+        ("deadline_warning", "queue.lead"),
+        ("deadline_breach", "queue.lead"),
+    ]
 
 
 def test_an_old_deadline_does_nothing_once_acted_on_or_moved(
@@ -186,7 +232,7 @@ def test_a_bad_policy_is_rejected_with_the_rule_name_and_changes_nothing(
     api_for: Any, name: str, rule: str, mentions: str
 ) -> None:
     admin = api_for(Role.ADMIN)
-    before = AuditEvent.objects.count()
+    before = last_seq()
 
     response = admin.client.put(
         "/api/v1/triage/policy",
@@ -198,7 +244,7 @@ def test_a_bad_policy_is_rejected_with_the_rule_name_and_changes_nothing(
     assert response.status_code == 422, (name, response.content)
     assert mentions in response.json()["detail"]
     assert not TriagePolicy.objects.exists()
-    assert AuditEvent.objects.count() == before
+    assert last_seq() == before
     assert admin.get("/api/v1/triage/policy").json()["version"] == "default-1"
 
 
@@ -218,11 +264,20 @@ def test_a_new_policy_takes_effect_without_a_deploy(api_for: Any, service_api: A
         )
 
     assert put(_policy("team-2", rule)).status_code == 200
+    activated = assert_audited(
+        E.POLICY_ACTIVATED,
+        target=TriagePolicy.objects.get(version="team-2"),
+        actor=admin.user,
+        source=AuditSource.API,
+    )
+    assert activated.data["rules"][-1] == "hotline_first"
+    assert "imminent_danger" in activated.data["rules"]
     body = service_api.post(URL, escalation_body(channel="hotline", category="other")).json()
     assert case_of(body).priority == "P0"
     assert TriageRecord.objects.get().policy_version == "team-2"
     # The same version with different rules is refused.
     assert put(_policy("team-2")).status_code == 409
+    assert_audited(E.POLICY_ACTIVATED, target=("triage_policy", "team-2"))
 
 
 def test_triage_explain_works_in_a_fresh_checkout_without_a_database(tmp_path: Path) -> None:

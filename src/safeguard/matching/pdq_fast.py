@@ -81,6 +81,7 @@ def _dct_matrix() -> NDArray[np.float32]:
 _DCT: Final = _dct_matrix()
 
 
+@signal_types._decoding_checked_here()
 def pdq_hash_fast(data: bytes, *, max_pixels: int | None = None) -> tuple[str, int]:
     """PDQ hash (64 hex characters) and quality (0..100) of image bytes, as the reference has them.
 
