@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0002_audit_head_genesis'),
+        ("audit", "0002_audit_head_genesis"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='target_id',
+            model_name="auditevent",
+            name="target_id",
             field=models.CharField(max_length=200),
         ),
     ]
