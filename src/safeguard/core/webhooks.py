@@ -231,6 +231,8 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float = 5.0
             status = int(response.status)
             reply = response.read(MAX_REPLY)
     except urllib.error.HTTPError as exc:
+        # The error is also the open response; close it so its socket does not leak.
+        exc.close()
         return Delivery(False, exc.code, f"HTTP {exc.code}")
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         return Delivery(False, None, str(getattr(exc, "reason", exc)))
