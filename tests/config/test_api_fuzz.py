@@ -3,7 +3,10 @@ every role's token and none, answers no 5xx and nothing the document does not de
 
 The data is seeded first (cases in queues, a decided case with actions, a bank with an entry, a
 page, a read grant), and a share of the generated requests name those objects in their path, so
-the operations reach their deep paths and not only their 404s.
+the operations reach their deep paths and not only their 404s. Each caller's run is two parts:
+`EXAMPLES` random valid and invalid requests per operation (Hypothesis, derandomized), then
+Schemathesis's deterministic boundary values for the operations the caller may call. On two
+shared cores the eight runs take about 2.5 minutes on SQLite and 3.5 on PostgreSQL.
 """
 
 from __future__ import annotations
