@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connections, transaction
 from django.test import override_settings
 
 from safeguard.accounts.permissions import Role
@@ -123,12 +123,16 @@ def rq_worker() -> Iterator[RunningWorker]:
         worker = _ThreadWorker([running.queue], connection=client, job_class=Job)
 
         def run() -> None:
-            while not stop.is_set():
-                worker.work(burst=True, logging_level="WARNING")
-                running.round_done()
-                # Between rounds the worker idles as a real one polls; waiting tests are woken
-                # by `round_done`, not by this pause.
-                stop.wait(0.05)
+            try:
+                while not stop.is_set():
+                    worker.work(burst=True, logging_level="WARNING")
+                    running.round_done()
+                    # Between rounds the worker idles as a real one polls; waiting tests are
+                    # woken by `round_done`, not by this pause.
+                    stop.wait(0.05)
+            finally:
+                # The worker thread's own database connection ends with it.
+                connections.close_all()
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
