@@ -16,11 +16,27 @@ from safeguard.accounts.permissions import Permission, Role, role_permissions
 from safeguard.accounts.sealing import open_totp_key, recovery_code_digest
 
 
+class AlertSound(models.TextChoices):
+    """Made in the browser (Web Audio), so no sound file ships with Safeguard."""
+
+    NONE = "none"
+    CHIME = "chime"
+    BEEP = "beep"
+    SIREN = "siren"
+
+
 class User(AbstractUser):
     role = models.CharField(max_length=32, choices=[(r.value, r.value) for r in Role])
     # For service accounts: the host platform they speak for. Its content ids belong to it, and
     # only its own service accounts may declare a content item's hash or upload its bytes.
     platform = models.CharField(max_length=64, blank=True)
+    # The person's IANA time zone for display ("" follows the browser's, then UTC); every time
+    # is stored in UTC and converted only on the page (accounts.timezones).
+    time_zone = models.CharField(max_length=64, blank=True)
+    # The sound the console plays when a new P0 arrives in one of the person's queues.
+    p0_sound = models.CharField(
+        max_length=16, choices=[(s.value, s.value) for s in AlertSound], default=AlertSound.NONE
+    )
 
     def has_permission(self, permission: Permission) -> bool:
         return self.is_active and permission in role_permissions(self.role)

@@ -7,10 +7,19 @@ from enum import StrEnum
 
 
 class DecisionLabel(StrEnum):
+    """What a case is, in the team's words; every intake category has a label that fits it
+    (`CATEGORY_LABELS`), and a law-enforcement request is labelled as one."""
+
+    CSAM = "csam"
     GROOMING = "grooming"
     SEXTORTION = "sextortion"
     ENTICEMENT = "enticement"
     SELF_GENERATED = "self_generated"
+    SELF_HARM = "self_harm"
+    IMMINENT_DANGER = "imminent_danger"
+    TRAFFICKING = "trafficking"
+    LAW_ENFORCEMENT_REQUEST = "law_enforcement_request"
+    OTHER_VIOLATION = "other_violation"
     NOT_VIOLATING = "not_violating"
 
 

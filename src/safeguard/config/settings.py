@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     # Counts failed sign-ins and locks out guessers (safeguard.accounts.throttle).
     "axes",
     "ninja",
+    # Serves the htmx it ships ({% htmx_script %}) and marks htmx requests (request.htmx).
+    "django_htmx",
     "django_tasks",
     "django_tasks_db",
     "safeguard.config",
@@ -90,7 +92,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Marks request.user verified when this session has passed a second factor.
     "django_otp.middleware.OTPMiddleware",
+    # Times on pages in the person's zone (profile, else browser, else UTC); stored in UTC.
+    "safeguard.accounts.timezones.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: a partial update asks for a fragment, not the whole page.
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a sign-in refused by the throttle into the lockout page.
     "axes.middleware.AxesMiddleware",

@@ -95,12 +95,19 @@ def home(request: HttpRequest) -> HttpResponse:
 
 # One key per choice, shown beside it and in the help overlay (`?`).
 LABEL_KEYS = {
+    DecisionLabel.CSAM: "a",
     DecisionLabel.GROOMING: "g",
     DecisionLabel.SEXTORTION: "s",
     DecisionLabel.ENTICEMENT: "e",
     DecisionLabel.SELF_GENERATED: "x",
+    DecisionLabel.SELF_HARM: "h",
+    DecisionLabel.IMMINENT_DANGER: "d",
+    DecisionLabel.TRAFFICKING: "k",
+    DecisionLabel.LAW_ENFORCEMENT_REQUEST: "w",
+    DecisionLabel.OTHER_VIOLATION: "o",
     DecisionLabel.NOT_VIOLATING: "0",
 }
+assert set(LABEL_KEYS) == set(DecisionLabel)  # noqa: S101 - a new label needs a key
 ACTION_ORDER = [
     ActionKind.REMOVE_CONTENT,
     ActionKind.RESTRICT_ACCOUNT,
