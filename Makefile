@@ -29,14 +29,18 @@ typecheck: $(STAMP)
 	SAFEGUARD_ENV=test SAFEGUARD_VAR_DIR=var/test $(BIN)/mypy \
 		src/safeguard/core src/safeguard/signals src/safeguard/*/services.py \
 		src/safeguard/*/selectors.py src/safeguard/*/api.py src/safeguard/cases/queue_api.py \
-		src/safeguard/cases/grant_api.py \
+		src/safeguard/cases/grant_api.py src/safeguard/cases/search.py src/safeguard/cases/search_api.py \
+		src/safeguard/triage/bulk.py src/safeguard/triage/bulk_api.py \
+		src/safeguard/cases/playbooks.py src/safeguard/cases/playbook_services.py \
+		src/safeguard/cases/playbook_selectors.py src/safeguard/cases/playbook_api.py \
 		src/safeguard/audit/chain.py src/safeguard/evidence/vault.py \
-		src/safeguard/cases/workflow.py src/safeguard/accounts/permissions.py \
+		src/safeguard/cases/workflow.py src/safeguard/cases/clock.py src/safeguard/accounts/permissions.py \
+		src/safeguard/accounts/permission_text.py src/safeguard/review/live.py \
 		src/safeguard/config/env.py src/safeguard/triage/policy.py src/safeguard/triage/context.py \
 		src/safeguard/matching/index.py src/safeguard/matching/signal_types.py \
 		src/safeguard/matching/video.py src/safeguard/matching/video_signal.py \
 		src/safeguard/matching/formats.py src/safeguard/matching/scanfiles.py \
-		src/safeguard/accounts/totp.py src/safeguard/review/highlight.py \
+		src/safeguard/accounts/totp.py src/safeguard/review/highlight.py src/safeguard/review/words.py \
 		src/safeguard/matching/pdq_fast.py src/safeguard/evidence/sniff.py \
 		src/safeguard/accounts/sealing.py \
 		src/safeguard/config/layers_doc.py \

@@ -187,6 +187,11 @@ def test_an_old_deadline_does_nothing_once_acted_on_or_moved(
         kind=DeadlineKind.BREACH,
     )
     specialist_api.post(f"/api/v1/queues/{case.queue}/next", {})
+    # A claim is not the first action (cases/clock.py); a decision is.
+    decided = specialist_api.post(
+        f"/api/v1/cases/{case.pk}/decision", {"labels": ["other_violation"], "reason": "Seen."}
+    )
+    assert decided.status_code == 200, decided.content
     acted = case_deadline_fire(case_id=case.pk, due=old_due, kind=DeadlineKind.BREACH)
 
     assert moved == "deadline moved; a newer task covers it"

@@ -17,20 +17,33 @@ class AuditEventType(StrEnum):
     CASE_DEADLINE_WARNED = "case.deadline_warned"
     CASE_DEADLINE_BREACHED = "case.deadline_breached"
     CASE_READ_UNDER_GRANT = "case.read_under_grant"
+    # A search that found cases (cases.search): what was asked and which cases it showed.
+    CASES_SEARCHED = "cases.searched"
+    # One lead's change to many cases at once (triage.bulk); each case is audited on its own too.
+    CASES_BULK_CHANGED = "cases.bulk_changed"
     READ_GRANT_CREATED = "read_grant.created"
     READ_GRANT_REVOKED = "read_grant.revoked"
     QUEUE_SAVED = "queue.saved"
     POLICY_ACTIVATED = "policy.activated"
+    # Playbooks (cases/playbooks.py): a version activated, a step ticked on a case, and a lead
+    # closing a case with required steps unticked.
+    PLAYBOOK_ACTIVATED = "playbook.activated"
+    PLAYBOOK_STEP_TICKED = "playbook.step_ticked"
+    PLAYBOOK_STEPS_WAIVED = "playbook.steps_waived"
     PAGE_SENT = "page.sent"
     PAGE_DELIVERED = "page.delivered"
     PAGE_DELIVERY_FAILED = "page.delivery_failed"
     PAGE_ACKNOWLEDGED = "page.acknowledged"
+    # Acting on a case (a claim or a first action) answers its open pages.
+    PAGE_ANSWERED_BY_ACTION = "page.answered_by_action"
     PAGE_ESCALATED = "page.escalated"
     BANK_CREATED = "bank.created"
     BANK_ENTRIES_IMPORTED = "bank.entries_imported"
     BANK_ENABLED_CHANGED = "bank.enabled_changed"
     BANK_ENTRY_ENABLED_CHANGED = "bank.entry_enabled_changed"
     CONTENT_CLAIM_RECORDED = "content.claim_recorded"
+    # The owner's later description changed a livestream (its links, live, ended).
+    CONTENT_STREAM_UPDATED = "content.stream_updated"
     CONTENT_MATCHED = "content.matched"
     MEDIA_REVEALED = "media.revealed"
     MEDIA_DOWNLOADED = "media.downloaded"
@@ -61,6 +74,8 @@ class AuditEventType(StrEnum):
     USER_SIGN_IN_FAILED = "user.sign_in_failed"
     USER_SIGN_IN_LOCKED_OUT = "user.sign_in_locked_out"
     USER_SIGN_IN_UNLOCKED = "user.sign_in_unlocked"
+    # A person's own display preferences: their time zone and the P0 sound.
+    USER_PREFERENCES_SAVED = "user.preferences_saved"
 
 
 class AuditSource(StrEnum):

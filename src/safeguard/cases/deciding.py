@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -14,8 +15,8 @@ from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
 from safeguard.cases import hooks
 from safeguard.cases.claims import claim_end
+from safeguard.cases.clock import FirstAction
 from safeguard.cases.decisions import (
-    CONTENT_ACTIONS,
     PLATFORM_ACTIONS,
     ActionKind,
     ActionTarget,
@@ -29,6 +30,8 @@ from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition
 from safeguard.core.errors import Invalid
 from safeguard.evidence.models import ContentItem
+from safeguard.intake.enums import SubjectRole
+from safeguard.intake.models import EscalationSubject
 
 LEAD_QUEUE = "lead"
 
@@ -129,30 +132,73 @@ def case_decide(
             "referrals": decision.referrals,
         },
     )
-    suspects = list(locked.suspects.values_list("platform_id", flat=True))
     targets: list[ActionTarget] = []
     for kind in actions:
-        # Content belongs to the platform that owns its id; accounts (whose ids carry no
-        # platform yet) to the configured platform.
-        if kind in CONTENT_ACTIONS:
-            found = [
-                ActionTarget(kind, "content", item.platform_id, item.platform)
-                for item in content.values()
-            ]
-        else:
-            found = [
-                ActionTarget(kind, "account", pid, settings.SAFEGUARD_PLATFORM) for pid in suspects
-            ]
+        found = _targets(locked, kind, content)
         if not found:
-            missing = "content" if kind in CONTENT_ACTIONS else "suspect account"
-            raise DecisionError(f"{kind.value}: the case has no {missing} to act on")
+            raise DecisionError(f"{kind.value}: the case has no {_WANTS[kind]} to act on")
         targets += found
+    acts = [FirstAction.DECISION]
+    if targets:
+        acts.append(FirstAction.PLATFORM_ACTION)
+    if referrals:
+        acts.append(FirstAction.REFERRAL)
+    _first_action(locked, actor=actor, acts=acts, source=source, at=decision.decided_at)
     if targets:
         # Actions (a layer above) record and deliver them, in this transaction.
         hooks.decision_recorded.announce(
             case=locked, decision=decision, targets=targets, actor=actor, source=source
         )
     return decision
+
+
+_WANTS = {
+    ActionKind.REMOVE_CONTENT: "content",
+    ActionKind.PRESERVE: "content or named account",
+    ActionKind.RESTRICT_ACCOUNT: "suspect account",
+    ActionKind.BAN_ACCOUNT: "suspect account",
+}
+
+
+def _subject_accounts(case: Case) -> list[str]:
+    """The platform ids of the accounts the case names as suspects or victims (not reporters),
+    each once, suspects first."""
+    suspects = list(case.suspects.order_by("platform_id").values_list("platform_id", flat=True))
+    victims = (
+        EscalationSubject.objects.filter(escalation__case_link__case=case, role=SubjectRole.VICTIM)
+        .order_by("subject__platform_id")
+        .values_list("subject__platform_id", flat=True)
+    )
+    return list(dict.fromkeys([*suspects, *victims]))
+
+
+def _targets(case: Case, kind: ActionKind, content: dict[str, ContentItem]) -> list[ActionTarget]:
+    """What `kind` acts on in this case. Content belongs to the platform that owns its id;
+    accounts (whose ids carry no platform yet) to the configured platform. Removal acts on the
+    content; restriction and bans on the suspects; preservation on the content and on every
+    suspect and victim named (a case with no content but named accounts can be preserved)."""
+    on_content = [
+        ActionTarget(kind, "content", item.platform_id, item.platform) for item in content.values()
+    ]
+    platform = settings.SAFEGUARD_PLATFORM
+    if kind is ActionKind.REMOVE_CONTENT:
+        return on_content
+    if kind is ActionKind.PRESERVE:
+        accounts = _subject_accounts(case)
+        return on_content + [ActionTarget(kind, "account", pid, platform) for pid in accounts]
+    suspects = case.suspects.order_by("platform_id").values_list("platform_id", flat=True)
+    return [ActionTarget(kind, "account", pid, platform) for pid in suspects]
+
+
+def _first_action(
+    case: Case, *, actor: User, acts: Sequence[FirstAction], source: AuditSource, at: datetime
+) -> None:
+    """`actor` acted on `case` (locked): the first such act stops its first-action clock, and
+    every act answers its open pages (the rota subscribes to the hook)."""
+    if case.first_action_at is None:
+        case.first_action_at = at
+        case.save(update_fields=["first_action_at"])
+    hooks.case_first_action.announce(case=case, actor=actor, acts=list(acts), source=source)
 
 
 @transaction.atomic
@@ -186,7 +232,9 @@ def case_escalate_to_lead(
     fields = claim_end(case=locked, now=timezone.now())
     locked.queue = LEAD_QUEUE
     locked.save(update_fields=["queue", *fields])
-    case_transition(case=locked, transition=CaseTransition.RELEASE, actor=actor, source=source)
+    locked = case_transition(
+        case=locked, transition=CaseTransition.RELEASE, actor=actor, source=source
+    )
     audit_record(
         event_type=AuditEventType.CASE_ESCALATED_TO_LEAD,
         actor=actor,
@@ -194,5 +242,13 @@ def case_escalate_to_lead(
         target_type="case",
         target_id=locked.pk,
         data={"from_queue": previous_queue, "note": note, "proposed_labels": escalation.labels},
+    )
+    # An escalation to a lead with a note is a first action (cases/clock.py).
+    _first_action(
+        locked,
+        actor=actor,
+        acts=[FirstAction.ESCALATION_TO_LEAD],
+        source=source,
+        at=escalation.decided_at,
     )
     return escalation

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+
+from safeguard.intake.enums import Category, Channel
 
 
 class DecisionLabel(StrEnum):
@@ -82,3 +85,38 @@ class ActionTarget:
     target_type: str  # "content" or "account"
     target_id: str  # the platform's id
     platform: str  # the platform that owns the target
+
+
+L = DecisionLabel
+
+# The labels that fit each category the intake accepts (the first is the usual one); every
+# category has at least one, and `not_violating` fits any case.
+CATEGORY_LABELS: dict[Category, tuple[DecisionLabel, ...]] = {
+    Category.CSAM: (L.CSAM, L.SELF_GENERATED),
+    Category.GROOMING: (L.GROOMING, L.ENTICEMENT, L.SEXTORTION),
+    Category.SEXTORTION: (L.SEXTORTION, L.GROOMING),
+    Category.SELF_HARM: (L.SELF_HARM, L.IMMINENT_DANGER),
+    Category.IMMINENT_DANGER: (L.IMMINENT_DANGER, L.SELF_HARM, L.TRAFFICKING),
+    Category.TRAFFICKING: (L.TRAFFICKING, L.IMMINENT_DANGER),
+    Category.OTHER: (L.OTHER_VIOLATION,),
+}
+
+# Labels that fit because of how a case arrived, whatever its category.
+CHANNEL_LABELS: dict[Channel, tuple[DecisionLabel, ...]] = {
+    Channel.LAW_ENFORCEMENT: (L.LAW_ENFORCEMENT_REQUEST,),
+}
+
+
+def labels_fitting(
+    *, categories: Iterable[str], channels: Iterable[str] = ()
+) -> list[DecisionLabel]:
+    """The labels that fit a case with these escalation categories and channels, each once, in
+    the order of `CATEGORY_LABELS` then `CHANNEL_LABELS`, with `not_violating` last."""
+    by_category = {c.value: labels for c, labels in CATEGORY_LABELS.items()}
+    by_channel = {c.value: labels for c, labels in CHANNEL_LABELS.items()}
+    found: list[DecisionLabel] = []
+    for category in categories:
+        found += by_category.get(category, ())
+    for channel in channels:
+        found += by_channel.get(channel, ())
+    return list(dict.fromkeys([*found, L.NOT_VIOLATING]))

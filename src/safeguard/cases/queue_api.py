@@ -65,9 +65,13 @@ class QueueSummary(Schema):
     description: str
     open_cases: int
     by_priority: dict[str, int]
+    # Whether a P0 is waiting here: such queues are listed first and stand out.
+    has_p0: bool
     oldest_opened_at: datetime | None
     at_risk: int
     breached: int
+    # Open cases someone holds on a live claim right now.
+    in_review: int
 
 
 @router.get(

@@ -13,9 +13,10 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission, Role
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.cases import hooks
 from safeguard.cases.claims import claim_end, claim_start
 from safeguard.cases.models import Case, Queue
-from safeguard.cases.selectors import may_work_queue
+from safeguard.cases.selectors import may_work_queue, workable_queue_names
 from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition
 from safeguard.core.errors import Conflict, Invalid, NotFound
@@ -59,9 +60,10 @@ def queue_get_for(*, user: User, name: str) -> Queue:
     return queue
 
 
-def claimable(queue_name: str) -> Q:
+def claimable_in(queue_names: list[str]) -> Q:
+    """Cases in any of `queue_names` that nobody holds: waiting, or held on a lapsed lease."""
     now = timezone.now()
-    return Q(queue=queue_name) & (
+    return Q(queue__in=queue_names) & (
         Q(state=CaseState.TRIAGED) | Q(state=CaseState.IN_REVIEW, lease_until__lt=now)
     )
 
@@ -71,24 +73,27 @@ def claimable(queue_name: str) -> Q:
 SERVING_ORDER = ("priority", "first_action_due", "opened_at", "id")
 
 
-def queue_claim_next(
-    *, queue: Queue, actor: User, lease: timedelta, source: AuditSource
+def _claim_first(
+    *, queue_names: list[str], actor: User, lease: timedelta, source: AuditSource
 ) -> Case | None:
-    """Claim the most urgent claimable case in the queue for `actor`, or None if there is none."""
+    """Claim the first claimable case in `queue_names` in SERVING_ORDER; the caller has checked
+    that `actor` may work every one of them."""
     if not actor.has_permission(Permission.CASES_CASE_REVIEW):
         raise ClaimError(f"{actor.username} may not review cases")
+    if not queue_names:
+        return None
     with transaction.atomic():
         # skip_locked lets concurrent claimers on PostgreSQL pass over a row another is taking;
         # SQLite serialises writers at BEGIN IMMEDIATE instead.
         case = (
             Case.objects.select_for_update(skip_locked=True)
-            .filter(claimable(queue.name))
+            .filter(claimable_in(queue_names))
             .order_by(*SERVING_ORDER)
             .first()
         )
         if case is None:
             return None
-        previous = case.holder.username if case.holder_id else None
+        previous = case.holder.username if case.holder is not None else None
         if case.state == CaseState.TRIAGED:
             case = case_transition(
                 case=case, transition=CaseTransition.START_REVIEW, actor=actor, source=source
@@ -96,9 +101,8 @@ def queue_claim_next(
         now = timezone.now()
         fields = claim_start(case=case, holder=actor, now=now, lease=lease)
         case.updated_at = now
-        # Claiming is the first action that stops the first-action clock.
-        case.first_action_at = case.first_action_at or now
-        case.save(update_fields=[*fields, "updated_at", "first_action_at"])
+        # A claim is not the first action: the first-action clock runs on (cases/clock.py).
+        case.save(update_fields=[*fields, "updated_at"])
         audit_record(
             event_type=AuditEventType.CASE_CLAIMED,
             actor=actor,
@@ -106,12 +110,29 @@ def queue_claim_next(
             target_type="case",
             target_id=case.pk,
             data={
-                "queue": queue.name,
+                "queue": case.queue,
                 "lease_until": case.lease_until,
                 "expired_lease_of": previous,
             },
         )
+        # Above cases, the rota answers the case's open P0 page: a claim is its answer.
+        hooks.case_claimed.announce(case=case, actor=actor, source=source)
         return case
+
+
+def queue_claim_next(
+    *, queue: Queue, actor: User, lease: timedelta, source: AuditSource
+) -> Case | None:
+    """Claim the most urgent claimable case in the queue for `actor`, or None if there is none."""
+    return _claim_first(queue_names=[queue.name], actor=actor, lease=lease, source=source)
+
+
+def queue_claim_most_urgent(*, actor: User, lease: timedelta, source: AuditSource) -> Case | None:
+    """Claim the most urgent claimable case across every queue `actor` may work (a P0 in any
+    queue before a P1 in any other, then by deadline and age), or None if there is none."""
+    return _claim_first(
+        queue_names=workable_queue_names(actor), actor=actor, lease=lease, source=source
+    )
 
 
 def _locked_held(case: Case, actor: User) -> Case:
@@ -146,7 +167,7 @@ def case_claim_release(
     locked = Case.objects.select_for_update().get(pk=case.pk)
     if actor is not None and locked.holder_id != actor.pk:
         raise NotHolder(f"{actor.username} does not hold case {case.pk}")
-    holder = locked.holder.username if locked.holder_id else None
+    holder = locked.holder.username if locked.holder is not None else None
     locked.save(update_fields=claim_end(case=locked, now=timezone.now()))
     if locked.state == CaseState.IN_REVIEW:
         locked = case_transition(
@@ -160,6 +181,11 @@ def case_claim_release(
         target_id=locked.pk,
         data={"holder": holder, "reason": reason},
     )
+    if holder is not None and locked.first_action_at is None:
+        # Back in the queue with nobody having acted: the rota pages a P0's on-call again.
+        hooks.case_released_before_action.announce(
+            case=locked, actor=actor, how=reason or "released", source=source
+        )
     return locked
 
 
@@ -185,7 +211,10 @@ def case_reassign(
         raise ClaimError(
             f"only triaged or in-review cases are reassigned; this one is {locked.state}"
         )
-    before = {"queue": locked.queue, "holder": locked.holder.username if locked.holder_id else None}
+    before = {
+        "queue": locked.queue,
+        "holder": locked.holder.username if locked.holder is not None else None,
+    }
     now = timezone.now()
     if to_queue is not None:
         claim_end(case=locked, now=now)
@@ -202,19 +231,10 @@ def case_reassign(
             locked = case_transition(
                 case=locked, transition=CaseTransition.START_REVIEW, actor=actor, source=source
             )
+        # Nor is a reassignment: the first-action clock runs on (cases/clock.py).
         claim_start(case=locked, holder=to_user, now=now, lease=lease_length(None))
-        locked.first_action_at = locked.first_action_at or now
     locked.updated_at = now
-    locked.save(
-        update_fields=[
-            "queue",
-            "holder",
-            "lease_until",
-            "claimed_at",
-            "updated_at",
-            "first_action_at",
-        ]
-    )
+    locked.save(update_fields=["queue", "holder", "lease_until", "claimed_at", "updated_at"])
     audit_record(
         event_type=AuditEventType.CASE_REASSIGNED,
         actor=actor,
@@ -227,6 +247,10 @@ def case_reassign(
             "reason": reason,
         },
     )
+    if to_queue is not None and locked.first_action_at is None:
+        hooks.case_released_before_action.announce(
+            case=locked, actor=actor, how=f"reassigned to queue {to_queue.name}", source=source
+        )
     return locked
 
 

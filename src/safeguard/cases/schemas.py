@@ -6,8 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
+from django.utils import timezone
 from pydantic import BaseModel
 
+from safeguard.cases.clock import ClockState, clock_for
 from safeguard.cases.models import Case
 from safeguard.cases.workflow import CaseState
 from safeguard.intake.presenters import content_out
@@ -52,6 +54,14 @@ class ActionOut(BaseModel):
     confirmed_at: datetime | None
 
 
+class ClockOut(BaseModel):
+    """The first-action clock as `cases.clock.clock_for` reads it when the case is served."""
+
+    state: ClockState
+    sentence: str
+    minutes_to_first_action: int | None
+
+
 class CaseOut(BaseModel):
     id: uuid.UUID
     state: CaseState
@@ -60,6 +70,10 @@ class CaseOut(BaseModel):
     explanation: str | None
     tags: list[str]
     first_action_due: datetime | None
+    # When the first action (a decision, a platform action, an escalation to a lead with a
+    # note, a referral; not a claim) happened: the first-action clock stops there.
+    first_action_at: datetime | None
+    first_action_clock: ClockOut
     breached_at: datetime | None
     holder: str | None
     lease_until: datetime | None
@@ -129,6 +143,7 @@ def case_out(case: Case, *, detail: bool = False) -> CaseOut:
             "actions": [action_out(a) for a in case.actions.all()],
             "referrals": sorted({r for d in decisions for r in d.referrals}),
         }
+    clock = clock_for(case, now=timezone.now())
     return CaseOut(
         **extra,  # type: ignore[arg-type]
         id=case.pk,
@@ -138,6 +153,12 @@ def case_out(case: Case, *, detail: bool = False) -> CaseOut:
         explanation=case.explanation or None,
         tags=list(case.tags),
         first_action_due=case.first_action_due,
+        first_action_at=case.first_action_at,
+        first_action_clock=ClockOut(
+            state=clock.state,
+            sentence=clock.sentence,
+            minutes_to_first_action=clock.minutes_to_first_action,
+        ),
         breached_at=case.breached_at,
         holder=case.holder.username if case.holder is not None else None,
         lease_until=case.lease_until,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
@@ -20,7 +21,7 @@ from safeguard.accounts.permissions import Permission, Role
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
 from safeguard.cases.models import Case, CaseEscalation, Decision, Queue, ReadGrant
-from safeguard.cases.workflow import CaseState
+from safeguard.cases.workflow import CaseState, Priority
 from safeguard.core.errors import NotFound
 from safeguard.intake.models import ContentClaim, Escalation, EscalationContent, EscalationSubject
 from safeguard.matching.models import ContentMatch
@@ -85,6 +86,11 @@ def _workable_queues(user: User) -> tuple[list[str], list[str]]:
         if may_work_queue(user, roles=roles, is_member=is_member):
             workable.append(name)
     return known, workable
+
+
+def workable_queue_names(user: User) -> list[str]:
+    """The names of the queues `user` may work (`may_work_queue`), in name order."""
+    return sorted(_workable_queues(user)[1])
 
 
 def visibility_for(user: User) -> Visibility:
@@ -189,10 +195,17 @@ def case_list_for(
     return found
 
 
-def queue_summaries_for(*, user: User | None) -> list[dict[str, Any]]:
-    """Each queue the user may work (every queue for `user=None`), with its open-case figures.
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
-    "At risk" counts cases past their warning time and not yet acted on.
+
+def queue_summaries_for(*, user: User | None) -> list[dict[str, Any]]:
+    """Each queue the user may work (every queue for `user=None`), with its open-case figures,
+    most urgent first: queues holding a P0 (`has_p0`), then those with a breached or at-risk
+    case, then by their most urgent case (priority, deadline, age, as cases are served), then
+    by name.
+
+    "At risk" counts cases past their warning time, "breached" those past their deadline,
+    neither yet acted on (a claim is not acting: `cases.clock`).
     """
     now = timezone.now()
     queues = list(Queue.objects.prefetch_related("members").order_by("name"))
@@ -207,9 +220,27 @@ def queue_summaries_for(*, user: User | None) -> list[dict[str, Any]]:
         queue__in=names, state__in=[CaseState.TRIAGED, CaseState.IN_REVIEW]
     )
     counts: dict[str, dict[str, int]] = {n: {} for n in names}
-    for row in waiting.values("queue", "priority").annotate(n=Count("id")):
+    # Per queue, the most urgent (priority, earliest deadline, earliest intake) waiting.
+    most_urgent: dict[str, tuple[str, datetime, datetime]] = {}
+    for row in waiting.values("queue", "priority").annotate(
+        n=Count("id"), due=Min("first_action_due"), o=Min("opened_at")
+    ):
         counts[row["queue"]][row["priority"]] = row["n"]
-    oldest = dict(waiting.values("queue").annotate(o=Min("opened_at")).values_list("queue", "o"))
+        key = (row["priority"] or "~", row["due"] or _NEVER, row["o"] or _NEVER)
+        if row["queue"] not in most_urgent or key < most_urgent[row["queue"]]:
+            most_urgent[row["queue"]] = key
+    oldest: dict[str, datetime] = {}
+    held: dict[str, int] = {}
+    for queue_name, first, n_held in (
+        waiting.values("queue")
+        .annotate(
+            o=Min("opened_at"),
+            # Under a live claim right now: someone is reviewing it.
+            h=Count("id", filter=Q(state=CaseState.IN_REVIEW, lease_until__gte=now)),
+        )
+        .values_list("queue", "o", "h")
+    ):
+        oldest[queue_name], held[queue_name] = first, n_held
     unacted = waiting.filter(first_action_at__isnull=True)
     at_risk = dict(
         unacted.filter(warn_at__lte=now)
@@ -223,18 +254,28 @@ def queue_summaries_for(*, user: User | None) -> list[dict[str, Any]]:
         .annotate(n=Count("id"))
         .values_list("queue", "n")
     )
-    return [
+    summaries = [
         {
             "name": q.name,
             "description": q.description,
             "open_cases": sum(counts[q.name].values()),
             "by_priority": counts[q.name],
+            "has_p0": counts[q.name].get(Priority.P0.value, 0) > 0,
             "oldest_opened_at": oldest.get(q.name),
             "at_risk": at_risk.get(q.name, 0),
             "breached": breached.get(q.name, 0),
+            "in_review": held.get(q.name, 0),
         }
         for q in queues
     ]
+    last = ("~", _NEVER, _NEVER)
+
+    def urgency(summary: dict[str, Any]) -> tuple[Any, ...]:
+        name = summary["name"]
+        troubled = summary["breached"] > 0 or summary["at_risk"] > 0
+        return (not summary["has_p0"], not troubled, most_urgent.get(name, last), name)
+
+    return sorted(summaries, key=urgency)
 
 
 # --- Escalations: seen with their case ---------------------------------------------------------

@@ -15,6 +15,7 @@ from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
 from safeguard.cases.models import Case, Queue
+from safeguard.cases.workflow import Priority
 from safeguard.core import webhooks
 from safeguard.core.errors import Forbidden
 from safeguard.core.tasks import enqueue
@@ -108,7 +109,8 @@ def page_escalate_if_unacknowledged(*, incident: uuid.UUID, round_: int) -> list
         if lead is not None and lead not in recipients:
             recipients.append(lead)
         already = {(p.recipient_id, p.round) for p in pages}
-        message = f"UNACKNOWLEDGED P0 case {case.pk}: {pages[0].message}"[:500]
+        # The first page already names the case and the reason ("P0 case …: …"): said once.
+        message = f"UNACKNOWLEDGED {pages[0].message}"[:500]
         sent = [
             _send(
                 case=case,
@@ -236,9 +238,64 @@ def page_acknowledge(*, page: Page, actor: User, source: AuditSource) -> Page:
     return Page.objects.get(pk=page.pk)
 
 
+def _answer_open_pages(*, case: Case, actor: User, by: list[str], source: AuditSource) -> int:
+    """`actor` acted on `case`: every open page about it is answered by that act, as if
+    acknowledged by them, so that no unanswered P0 escalates. Returns how many were open."""
+    pages = list(
+        Page.objects.select_for_update()
+        .filter(case=case, acknowledged_at__isnull=True)
+        .order_by("created_at", "round")
+    )
+    if not pages:
+        return 0
+    now = timezone.now()
+    Page.objects.filter(pk__in=[p.pk for p in pages]).update(
+        acknowledged_at=now, acknowledged_by=actor
+    )
+    for incident in dict.fromkeys(p.incident for p in pages):
+        answered = [p for p in pages if p.incident == incident]
+        audit_record(
+            event_type=AuditEventType.PAGE_ANSWERED_BY_ACTION,
+            actor=actor,
+            source=source,
+            target_type="case",
+            target_id=case.pk,
+            data={
+                "incident": str(incident),
+                "pages": [str(p.pk) for p in answered],
+                "kind": answered[0].kind,
+                "by": by,
+            },
+        )
+    return len(pages)
+
+
+def page_answer_by_claim(*, case: Case, actor: User, source: AuditSource) -> None:
+    """Subscribed to `cases.hooks.case_claimed`: taking the case answers its open pages (the
+    clock runs on: a claim is not the first action)."""
+    _answer_open_pages(case=case, actor=actor, by=["claim"], source=source)
+
+
+def page_answer_by_action(*, case: Case, actor: User, acts: list[str], source: AuditSource) -> None:
+    """Subscribed to `cases.hooks.case_first_action`: acting on the case answers its open
+    pages; `acts` says which (decision, platform_action, escalation_to_lead, referral)."""
+    _answer_open_pages(case=case, actor=actor, by=[str(a) for a in acts], source=source)
+
+
+def page_released_before_action(
+    *, case: Case, actor: User | None, how: str, source: AuditSource
+) -> None:
+    """Subscribed to `cases.hooks.case_released_before_action`: a P0 back in its queue with
+    nobody having acted pages the on-call again at once (a new incident, escalating as any)."""
+    if case.priority != Priority.P0:
+        return
+    page_p0(case=case, reason=f"released before anyone acted ({how})")
+
+
 def deadline_notify(*, case: Case, kind: str, message: str) -> None:
     """Subscribed to `triage.hooks.deadline_passed`: a warning goes to the holder (or, with
-    nobody holding the case, the leads); a breach to the queue's lead and the on-call lead."""
+    nobody holding the case, the leads); a breach to the queue's lead and the on-call lead, and
+    for a P0 also to the first person on call."""
     leads = []
     queue = Queue.objects.filter(name=case.queue).select_related("lead").first()
     if queue is not None and queue.lead is not None:
@@ -250,5 +307,8 @@ def deadline_notify(*, case: Case, kind: str, message: str) -> None:
         recipients = [case.holder] if case.holder is not None else leads
         page_kind = PageKind.DEADLINE_WARNING
     else:
-        recipients, page_kind = leads, PageKind.DEADLINE_BREACH
+        recipients, page_kind = list(leads), PageKind.DEADLINE_BREACH
+        first = oncall_person(0) if case.priority == Priority.P0 else None
+        if first is not None:
+            recipients.insert(0, first)
     page_notice(case=case, kind=page_kind, recipients=recipients, message=message)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.cases.clock import clock_for
 from safeguard.cases.models import Case
 from safeguard.cases.workflow import CaseState
 from safeguard.triage import hooks
@@ -20,6 +21,9 @@ class DeadlineKind(StrEnum):
     BREACH = "breach"
 
 
+# A decided case has had its first action (a decision is one); the states are checked too so
+# that a case closed some other way is never breached. A claim never stops the clock: a case
+# claimed and given back breaches like any other (cases/clock.py).
 _DONE = (CaseState.DECIDED, CaseState.ACTIONED, CaseState.CLOSED)
 
 
@@ -36,9 +40,9 @@ def case_deadline_fire(*, case_id: uuid.UUID, due: str, kind: DeadlineKind) -> s
         return "no such case"
     if case.first_action_due is None or case.first_action_due.isoformat() != due:
         return "deadline moved; a newer task covers it"
-    if case.first_action_at is not None or case.state in _DONE:
-        return "already acted on"
     now = timezone.now()
+    if clock_for(case, now=now).stopped or case.state in _DONE:
+        return "already acted on"
     if kind is DeadlineKind.WARNING:
         if case.warned_at is not None:
             return "already warned"
