@@ -23,6 +23,8 @@ class Permission(StrEnum):
     CASES_QUEUE_MANAGE = "cases:queue:manage"
     # Opening a queue or a case to an auditor for a while (docs/security.md).
     CASES_GRANT_MANAGE = "cases:grant:manage"
+    # Uploading and activating a version of the playbooks (cases/playbooks.py).
+    CASES_PLAYBOOK_MANAGE = "cases:playbook:manage"
     TRIAGE_POLICY_MANAGE = "triage:policy:manage"
     TRIAGE_POLICY_READ = "triage:policy:read"
     ROTA_PAGE_ACKNOWLEDGE = "rota:page:acknowledge"
@@ -84,6 +86,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ACCOUNTS_TOKEN_MANAGE,
             P.AUDIT_CHAIN_VERIFY,
             P.CASES_QUEUE_MANAGE,
+            P.CASES_PLAYBOOK_MANAGE,
             P.TRIAGE_POLICY_MANAGE,
             P.TRIAGE_POLICY_READ,
             P.MATCHING_BANK_MANAGE,
@@ -126,6 +129,7 @@ SECOND_FACTOR_PERMISSIONS: frozenset[Permission] = frozenset(
         P.ACCOUNTS_TOKEN_MANAGE,
         P.MATCHING_BANK_MANAGE,
         P.TRIAGE_POLICY_MANAGE,
+        P.CASES_PLAYBOOK_MANAGE,
     }
 )
 

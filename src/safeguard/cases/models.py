@@ -185,3 +185,52 @@ class ClaimRecord(models.Model):
 
     def __str__(self) -> str:
         return f"claim of {self.case_id} by {self.holder_id}"
+
+
+class Playbook(models.Model):
+    """One uploaded playbook document (cases/playbooks.py); at most one is active, and none
+    active means the built-in default (cases/default_playbooks.yaml)."""
+
+    version = models.CharField(max_length=100, unique=True)
+    source = models.TextField()
+    active = models.BooleanField(default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"], condition=models.Q(active=True), name="one_active_playbook"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class PlaybookStepTick(models.Model):
+    """A playbook step done on a case: by whom, when, under which playbook version, and the
+    note saying what was done. Written by `cases.playbook_services.playbook_step_tick` alone."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="playbook_ticks")
+    playbook_version = models.CharField(max_length=100)
+    step_id = models.CharField(max_length=64)
+    # The step's title as it read when ticked, so a tick stays readable after the playbook
+    # changes.
+    step_title = models.CharField(max_length=200)
+    ticked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    ticked_at = models.DateTimeField()
+    note = models.TextField()
+
+    class Meta:
+        ordering = ["ticked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "step_id"], name="one_tick_per_case_step")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step_id} on {self.case_id} by {self.ticked_by_id}"

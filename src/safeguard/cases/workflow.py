@@ -153,5 +153,8 @@ def diagram_markdown() -> str:
         f"```mermaid\n{mermaid()}```\n\n"
         "| transition | from | to | permission (people) | when |\n"
         "|---|---|---|---|---|\n"
-        f"{rows}\n"
+        f"{rows}\n\n"
+        "What must be done on a case before it closes, by category and priority, is in its "
+        "playbook: see [playbooks.md](../playbooks.md). Closing with a required step unticked "
+        "is refused unless a lead gives a reason.\n"
     )

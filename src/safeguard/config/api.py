@@ -15,7 +15,9 @@ from safeguard.actions.api import router as actions_router
 from safeguard.audit.api import router as audit_router
 from safeguard.cases.api import router as cases_router
 from safeguard.cases.grant_api import router as grants_router
+from safeguard.cases.playbook_api import router as playbooks_router
 from safeguard.cases.queue_api import router as queues_router
+from safeguard.cases.search_api import router as search_router
 from safeguard.core.errors import DomainError
 from safeguard.core.json_body import BodyRefused, check_media_type, decode_json
 from safeguard.core.openapi import complete_document
@@ -24,6 +26,7 @@ from safeguard.intake.api import router as intake_router
 from safeguard.matching.api import router as matching_router
 from safeguard.rota.api import router as rota_router
 from safeguard.triage.api import router as triage_router
+from safeguard.triage.bulk_api import router as bulk_router
 
 
 class _ExplainingParser(Parser):
@@ -66,9 +69,13 @@ api = _DocumentedApi(
 for router in (
     intake_router,
     evidence_router,
+    # Before cases_router: its /cases/{case_id} would otherwise take /cases/bulk.
+    bulk_router,
     cases_router,
     queues_router,
     grants_router,
+    playbooks_router,
+    search_router,
     triage_router,
     rota_router,
     matching_router,

@@ -305,3 +305,37 @@ def load_tasks(env: dict[str, str] | None = None) -> Tasks:
             f"SAFEGUARD_REDIS_URL={url!r} must be a redis://, rediss:// or unix:// URL."
         )
     return Tasks(backend=backend, redis_url=url)
+
+
+_ORIGIN = re.compile(r"^(https?)://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?/?$")
+
+
+def load_stream_origins(
+    env: dict[str, str] | None = None, *, mode: Mode | None = None
+) -> list[str]:
+    """SAFEGUARD_STREAM_ORIGINS: the origins (scheme://host[:port]) whose livestream viewers
+    the console may play, comma-separated; none by default. Production takes https only."""
+    env = dict(os.environ) if env is None else env
+    mode = mode or _read_mode(env)
+    origins: list[str] = []
+    for raw in _csv(env.get("SAFEGUARD_STREAM_ORIGINS", "")):
+        found = _ORIGIN.match(raw.lower())
+        if found is None:
+            raise ConfigurationError(
+                f"SAFEGUARD_STREAM_ORIGINS: {raw!r} is not an origin; give scheme://host[:port] "
+                "with no path, e.g. https://live.example"
+            )
+        scheme, host, port = found.groups()
+        if mode is Mode.PRODUCTION and scheme != "https":
+            raise ConfigurationError(
+                f"SAFEGUARD_STREAM_ORIGINS: {raw!r} is not https; production plays streams "
+                "over https only"
+            )
+        if port and not 0 < int(port[1:]) < 65536:
+            raise ConfigurationError(f"SAFEGUARD_STREAM_ORIGINS: {raw!r} has no valid port.")
+        if port in {":80", ":443"} and {":80": "http", ":443": "https"}[port] == scheme:
+            port = ""  # the default port is not part of the origin a browser compares
+        origin = f"{scheme}://{host}{port or ''}"
+        if origin not in origins:
+            origins.append(origin)
+    return origins

@@ -57,6 +57,13 @@ class ContentItem(models.Model):
     kind = models.CharField(max_length=32, choices=[(k.value, k.value) for k in ContentKind])
     text = models.TextField(blank=True)
     live = models.BooleanField(default=False)
+    # A livestream's links as its platform gave them: the page people open on the platform
+    # (https), and, where the platform's adapter offers one, a direct video stream on one of
+    # SAFEGUARD_STREAM_ORIGINS that the console plays blurred and muted until revealed.
+    stream_url = models.CharField(max_length=2000, blank=True)
+    viewer_url = models.CharField(max_length=2000, blank=True)
+    # When the platform said the stream ended; a later description by the owner sets it.
+    ended_at = models.DateTimeField(null=True, blank=True)
     # The hash the platform declared at intake; uploaded bytes must match it.
     declared_sha256 = models.CharField(max_length=64, blank=True)
     blob = models.ForeignKey(

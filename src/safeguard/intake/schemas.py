@@ -5,9 +5,19 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
 
 from safeguard.core.fields import IDENTIFIER, STORABLE, ApiIn, Choice, Timestamp
 from safeguard.intake.enums import Category, Channel, ContentKind, LERequestType, SubjectRole
@@ -20,6 +30,28 @@ PlatformId = Annotated[str, Field(min_length=1, max_length=200), IDENTIFIER]
 # Free text is evidence and is kept exactly as sent; only NUL, which cannot be stored, is refused.
 SummaryText = Annotated[str, Field(max_length=20_000), STORABLE]
 ContentText = Annotated[str, Field(max_length=100_000), STORABLE]
+
+
+def _stream_url(value: str) -> str:
+    """An absolute http(s) URL naming a host, with no credentials and no whitespace."""
+    if any(ch.isspace() for ch in value):
+        raise ValueError("must not contain spaces or other whitespace")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute URL such as https://live.example/streams/1")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password")
+    try:
+        parts.port  # noqa: B018 - reading it is the check
+    except ValueError:
+        raise ValueError("has a port that is not a number from 0 to 65535") from None
+    return value
+
+
+# A link a platform gives to a stream: checked before it is stored or shown as a link.
+StreamUrl = Annotated[
+    str, Field(min_length=1, max_length=2000), IDENTIFIER, AfterValidator(_stream_url)
+]
 
 
 def _iso_country(value: str) -> str:
@@ -56,6 +88,50 @@ class ContentIn(_Strict):
     sha256: Annotated[str, Field(max_length=64)] | None = Field(
         default=None, description="lowercase hex SHA-256 of the media bytes"
     )
+    # A livestream's links and its end, from its platform (kind "livestream" only). Each is left
+    # out of the stored payload when not sent, so escalations sent before they existed keep
+    # their digest (an honest retry is still recognised).
+    stream_url: StreamUrl | None = Field(
+        default=None, description="livestream only: the stream's page on the platform (https)"
+    )
+    viewer_url: StreamUrl | None = Field(
+        default=None,
+        description="livestream only: a direct video stream the console may play, on an origin "
+        "listed in SAFEGUARD_STREAM_ORIGINS",
+    )
+    ended_at: Timestamp | None = Field(
+        default=None, description="livestream only: when the stream ended (then not live)"
+    )
+
+    @field_validator("stream_url", "viewer_url", "ended_at")
+    @classmethod
+    def _livestream_only(cls, value: object, info: ValidationInfo) -> object:
+        kind = info.data.get("kind")
+        if value is not None and kind is not None and kind is not ContentKind.LIVESTREAM:
+            raise ValueError(f"is allowed only for kind 'livestream', not {kind.value!r}")
+        return value
+
+    @field_validator("stream_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be an https:// URL")
+        return value
+
+    @field_validator("ended_at")
+    @classmethod
+    def _ended(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is not None and info.data.get("live") is True:
+            raise ValueError("says the stream ended, but live is true: send live false with it")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _omit_unsent_stream(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in STREAM_FIELDS:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
     @field_validator("sha256")
     @classmethod
@@ -66,6 +142,9 @@ class ContentIn(_Strict):
         if not _SHA256.fullmatch(lower):
             raise ValueError("must be 64 hexadecimal characters (SHA-256)")
         return lower
+
+
+STREAM_FIELDS = ("stream_url", "viewer_url", "ended_at")
 
 
 class LawEnforcementIn(_Strict):
@@ -173,6 +252,9 @@ class ContentOut(BaseModel):
     kind: ContentKind
     text: str
     live: bool
+    stream_url: str | None = Field(default=None, description="livestream: its page on the platform")
+    viewer_url: str | None = Field(default=None, description="livestream: a direct video stream")
+    ended_at: datetime | None = Field(default=None, description="livestream: when it ended")
     sha256: str | None = Field(description="of the stored media, else the declared hash")
     has_media: bool
     detected: str | None = Field(

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -16,10 +17,10 @@ from safeguard.accounts.permissions import Permission
 from safeguard.audit.chain import canonical_json
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
-from safeguard.core.errors import Conflict, Forbidden
+from safeguard.core.errors import Conflict, Forbidden, Invalid
 from safeguard.evidence.models import ContentItem
 from safeguard.intake import hooks
-from safeguard.intake.enums import Channel, SubjectRole
+from safeguard.intake.enums import Channel, ContentKind, SubjectRole
 from safeguard.intake.hooks import HashMatchSummary
 from safeguard.intake.models import (
     ContentClaim,
@@ -44,6 +45,10 @@ class IdempotencyConflict(Conflict, IntakeError):
 
 
 class ContentConflict(Conflict, IntakeError):
+    pass
+
+
+class StreamOriginRefused(Invalid, IntakeError):
     pass
 
 
@@ -110,6 +115,72 @@ def _namespace(caller: User, platform: str | None) -> tuple[str, bool]:
     """
     namespace = platform or caller.platform or settings.SAFEGUARD_PLATFORM
     return namespace, bool(caller.platform) and caller.platform == namespace
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL, lower-cased, without a default port."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets in an origin
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    port = f":{parts.port}" if parts.port is not None and parts.port != default else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def _check_stream_origins(payload: EscalationIn) -> None:
+    """A viewer URL is played inside the console, so it must be on an origin the deployment
+    lists (SAFEGUARD_STREAM_ORIGINS), which the case page's policy then allows media from."""
+    allowed = set(settings.SAFEGUARD_STREAM_ORIGINS)
+    for index, content in enumerate(payload.content):
+        if content.viewer_url is None:
+            continue
+        origin = origin_of(content.viewer_url)
+        if origin not in allowed:
+            listed = ", ".join(sorted(allowed)) or "none are configured"
+            raise StreamOriginRefused(
+                f"content[{index}].viewer_url: {origin} is not an origin the console plays "
+                f"streams from (SAFEGUARD_STREAM_ORIGINS: {listed}); send stream_url alone"
+            )
+
+
+def _stream_update(
+    item: ContentItem, content: ContentIn, escalation: Escalation, source: AuditSource
+) -> None:
+    """The owner's later word on a livestream: new links, live again, or ended. Fields it does
+    not send are left as they were; what changed is audited."""
+    if item.kind != ContentKind.LIVESTREAM:
+        return
+    wanted: dict[str, object] = {}
+    if content.stream_url is not None:
+        wanted["stream_url"] = content.stream_url
+    if content.viewer_url is not None:
+        wanted["viewer_url"] = content.viewer_url
+    if content.ended_at is not None:
+        wanted["ended_at"] = content.ended_at
+        wanted["live"] = False
+    elif "live" in content.model_fields_set:
+        wanted["live"] = content.live
+        if content.live:
+            wanted["ended_at"] = None  # live again: the end it was given no longer holds
+    changes = {
+        name: [getattr(item, name), value]
+        for name, value in wanted.items()
+        if getattr(item, name) != value
+    }
+    if not changes:
+        return
+    for name, (_old, new) in changes.items():
+        setattr(item, name, new)
+    item.save(update_fields=sorted(changes))
+    audit_record(
+        event_type=AuditEventType.CONTENT_STREAM_UPDATED,
+        actor=escalation.caller,
+        source=source,
+        target_type="content",
+        target_id=item.pk,
+        data={"escalation": str(escalation.pk), "changes": changes},
+    )
 
 
 def _conflict(content: ContentIn) -> ContentConflict:
@@ -205,6 +276,9 @@ def _content_items(
                 kind=c.kind.value,
                 text=c.text or "",
                 live=c.live,
+                stream_url=(c.stream_url or "") if owner else "",
+                viewer_url=(c.viewer_url or "") if owner else "",
+                ended_at=c.ended_at if owner else None,
                 declared_sha256=(c.sha256 or "") if owner else "",
                 described_by_owner=owner,
                 first_seen_at=now,
@@ -225,6 +299,7 @@ def _content_items(
         item = known[content.platform_id]
         if owner:
             _describe(item, content)
+            _stream_update(item, content, escalation, source)
         else:
             _claim(item, content, escalation, source, now)
         items.append(item)
@@ -319,6 +394,7 @@ def escalation_intake(
     existing = _existing(caller, payload, digest)
     if existing is not None:
         return existing
+    _check_stream_origins(payload)
     try:
         with transaction.atomic():
             return _accept(caller, payload, digest, source, hash_match, platform)

@@ -1,5 +1,6 @@
 """`safeguard diagrams`: regenerate the documents generated from code (the process diagrams from
-the state machines, the demo triage table, the layers picture from the import-linter contract)."""
+the state machines, the demo triage table, the layers picture from the import-linter contract,
+the built-in playbooks)."""
 
 from collections.abc import Callable
 from pathlib import Path
@@ -7,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from safeguard.cases.playbooks import default_playbooks, playbooks_markdown
 from safeguard.cases.workflow import diagram_markdown
 from safeguard.config.demo_docs import demo_table_markdown
 from safeguard.config.layers_doc import LayersError, spliced
@@ -18,6 +20,9 @@ DIAGRAMS: dict[str, Callable[[str], str]] = {
     "process/case.md": lambda _: diagram_markdown(),
     "triage.md": lambda _: demo_table_markdown(),
     "architecture.md": lambda current: spliced(current, PYPROJECT),
+    "playbooks.md": lambda _: playbooks_markdown(
+        default_playbooks(), source_name="src/safeguard/cases/default_playbooks.yaml"
+    ),
 }
 
 
