@@ -53,6 +53,13 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/grants"): frozenset({R.LEAD, R.AUDITOR}),
     ("POST", "/grants"): frozenset({R.LEAD}),
     ("POST", "/grants/{grant_id}/revoke"): frozenset({R.LEAD}),
+    ("GET", "/cases/{case_id}/playbook"): frozenset({R.SPECIALIST, R.LEAD, R.LEGAL, R.AUDITOR}),
+    ("POST", "/cases/{case_id}/playbook/{step_id}/tick"): frozenset({R.SPECIALIST, R.LEAD}),
+    ("POST", "/cases/{case_id}/close"): frozenset({R.SPECIALIST, R.LEAD}),
+    ("GET", "/playbooks"): frozenset({R.SPECIALIST, R.LEAD, R.LEGAL, R.AUDITOR, R.ADMIN}),
+    ("POST", "/playbooks"): frozenset({R.ADMIN}),
+    ("GET", "/search"): frozenset({R.SPECIALIST, R.LEAD, R.LEGAL, R.AUDITOR}),
+    ("POST", "/cases/bulk"): frozenset({R.LEAD}),
 }
 
 
@@ -207,11 +214,38 @@ API_OPERATIONS: list[tuple[str, str, str, Any, tuple[str, str], int]] = [
         ("POST", "/actions/{action_id}/reverse"),
         422,  # visible, but only a confirmed action can be reversed
     ),
+    (
+        "read playbook",
+        "GET",
+        "/api/v1/cases/{case}/playbook",
+        None,
+        ("GET", "/cases/{case_id}/playbook"),
+        200,
+    ),
+    (
+        "tick playbook step",
+        "POST",
+        "/api/v1/cases/{case}/playbook/check-category/tick",
+        {"note": "x"},
+        ("POST", "/cases/{case_id}/playbook/{step_id}/tick"),
+        200,
+    ),
+    (
+        "close",
+        "POST",
+        "/api/v1/cases/{case}/close",
+        {},
+        ("POST", "/cases/{case_id}/close"),
+        409,  # visible, but a triaged case cannot be closed
+    ),
 ]
 
-CONSOLE_OPERATIONS: list[tuple[str, str, str, Any, bool, int]] = [
-    # (what, method, URL, form, needs media permission, the answer when visible)
+CONSOLE_OPERATIONS: list[tuple[str, str, str, Any, bool, int | dict[Role, int]]] = [
+    # (what, method, URL, form, needs media permission, the answer when visible: one for every
+    # role, or per role). A refused form answers with the case page and what was entered: 409
+    # when the person holds no claim, 403 when their role may not do it.
     ("case page", "GET", "/console/cases/{case}/", None, False, 200),
+    ("case live status", "GET", "/console/live/cases/{case}", None, False, 200),
     ("media preview", "GET", "{media}", None, True, 200),
     ("reveal", "POST", "/console/cases/{case}/reveal/{content}", {}, True, 302),
     (
@@ -220,10 +254,26 @@ CONSOLE_OPERATIONS: list[tuple[str, str, str, Any, bool, int]] = [
         "/console/cases/{case}/decide",
         {"labels": "grooming", "reason": "x"},
         False,
+        409,  # nobody here holds the case's claim
+    ),
+    ("escalate", "POST", "/console/cases/{case}/escalate", {"note": "x"}, False, 409),
+    (
+        "note",
+        "POST",
+        "/console/cases/{case}/notes",
+        {"text": "a note"},
+        False,
+        {R.SPECIALIST: 302, R.LEAD: 302, R.LEGAL: 403},
+    ),
+    (
+        "tick playbook step",
+        "POST",
+        "/console/cases/{case}/playbook/check-category/tick",
+        {"note": "x"},
+        False,
         302,
     ),
-    ("escalate", "POST", "/console/cases/{case}/escalate", {"note": "x"}, False, 302),
-    ("note", "POST", "/console/cases/{case}/notes", {"text": "a note"}, False, 302),
+    ("close", "POST", "/console/cases/{case}/close", {}, False, 302),
     (
         "reverse",
         "POST",
@@ -381,7 +431,12 @@ def test_every_console_page_and_media_url_by_role_on_cases_in_queues_it_may_and_
             response = console.get(target) if method == "GET" else console.post(target, form)
             visible = queue in SEES[role] and (role in MEDIA or not needs_media)
             got[(what, queue)] = response.status_code
-            wanted[(what, queue)] = visible_status if visible else 404
+            if not visible:
+                wanted[(what, queue)] = 404
+            elif isinstance(visible_status, dict):
+                wanted[(what, queue)] = visible_status[role]
+            else:
+                wanted[(what, queue)] = visible_status
     home = console.get("/").content.decode()
 
     assert got == wanted

@@ -123,5 +123,5 @@ def test_the_case_page_shows_earlier_decisions_only_from_cases_one_may_see(
         assert response.status_code == 200
         return response.content.decode()
 
-    assert "earlier: sextortion" in page(Role.LEAD)
-    assert "earlier: sextortion" not in page(Role.SPECIALIST)
+    assert "earlier: Sextortion" in page(Role.LEAD)
+    assert "earlier: Sextortion" not in page(Role.SPECIALIST)

@@ -56,7 +56,7 @@ STRICT: dict[str, list[str]] = {
     "base-uri": ["'none'"],
     "object-src": ["'none'"],
     "require-trusted-types-for": ["'script'"],
-    "trusted-types": ["'none'"],
+    "trusted-types": ["default"],
 }
 # The enrolment page shows its QR code as a data: image.
 ENROL = {**STRICT, "img-src": ["'self'", "data:"]}

@@ -112,9 +112,11 @@ def test_console_forms_refuse_a_nul_and_store_nothing(service_api: ApiClient) ->
         {"labels": "grooming", "reason": "adult asks for secrecy\x00", "actions": []},
     )
 
-    page = specialist.get(f"/console/cases/{case.pk}/").content.decode()
-    assert note.status_code == decided.status_code == 302
-    assert "NUL character" in page
+    # Refused, and the page comes back with the error beside the field (not a redirect that
+    # would drop what was typed).
+    assert note.status_code == decided.status_code == 422
+    assert "NUL character" in note.content.decode()
+    assert "NUL character" in decided.content.decode()
     assert not case.notes.exists()
     assert not case.decisions.exists()
 

@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from safeguard.accounts import tasks
 from safeguard.accounts.models import (
+    AlertSound,
     ApiToken,
     EnrolmentInvite,
     RecoveryCode,
@@ -30,9 +31,11 @@ from safeguard.accounts.models import (
 from safeguard.accounts.permissions import Role, second_factor_required
 from safeguard.accounts.sealing import MAX_TOTP_KEY_BYTES, Unreadable, seal_totp_key
 from safeguard.accounts.selectors import api_token_active, token_digest
+from safeguard.accounts.timezones import zone_or_none
 from safeguard.accounts.totp import format_recovery_code, looks_like_totp, normalise_code
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
+from safeguard.core.errors import Invalid
 from safeguard.core.tasks import enqueue
 
 TOKEN_PREFIX = "sg_"  # noqa: S105 - marks a string as a Safeguard token
@@ -745,3 +748,49 @@ def _sign_in_target(user: User | None, address: str | None) -> tuple[str, object
     if user is not None:
         return "user", user.pk
     return "address", address or ""
+
+
+# --- A person's own preferences ----------------------------------------------------------------
+
+
+class PreferenceInvalid(Invalid):
+    """A preference value the console does not know; `field` names the form field it came from."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@transaction.atomic
+def user_preferences_save(
+    *, user: User, time_zone: str, p0_sound: str, actor: User, source: AuditSource
+) -> User:
+    """Save a person's own display preferences: the IANA time zone their pages show times in
+    ("" follows the browser's) and the sound a new P0 plays. Audited with the values before and
+    after; nothing changes if either value is refused."""
+    if actor.pk != user.pk:
+        raise AccountError("a person's preferences are theirs to change")
+    zone = time_zone.strip()
+    if zone and zone_or_none(zone) is None:
+        raise PreferenceInvalid(
+            "time_zone", f"{zone[:64]!r} is not a time zone name such as Europe/Berlin"
+        )
+    try:
+        sound = AlertSound(p0_sound)
+    except ValueError:
+        allowed = ", ".join(s.value for s in AlertSound)
+        raise PreferenceInvalid("p0_sound", f"the P0 sound is one of {allowed}") from None
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    before = {"time_zone": locked.time_zone, "p0_sound": locked.p0_sound}
+    locked.time_zone, locked.p0_sound = zone, sound.value
+    locked.save(update_fields=["time_zone", "p0_sound"])
+    audit_record(
+        event_type=AuditEventType.USER_PREFERENCES_SAVED,
+        actor=actor,
+        source=source,
+        target_type="user",
+        target_id=user.pk,
+        data={"before": before, "after": {"time_zone": zone, "p0_sound": sound.value}},
+    )
+    user.time_zone, user.p0_sound = zone, sound.value
+    return user

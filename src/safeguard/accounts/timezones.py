@@ -18,7 +18,7 @@ _ZONES: frozenset[str] | None = None
 
 
 def known_zones() -> frozenset[str]:
-    global _ZONES  # noqa: PLW0603 - read once; the tz database does not change under a process
+    global _ZONES  # read once: the tz database does not change under a running process
     if _ZONES is None:
         _ZONES = frozenset(available_timezones())
     return _ZONES

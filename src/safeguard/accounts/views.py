@@ -1,11 +1,12 @@
 """Second-factor pages: enrol an authenticator (with an invite), type a code, and replace
-recovery codes."""
+recovery codes; and a person's preferences (time zone, P0 sound)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,7 +18,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from safeguard.accounts.console import console_required, console_signed_in
-from safeguard.accounts.models import User
+from safeguard.accounts.models import AlertSound, User
 from safeguard.accounts.selectors import (
     enrolment_invite_for_session,
     recovery_codes_remaining,
@@ -28,12 +29,14 @@ from safeguard.accounts.selectors import (
 from safeguard.accounts.services import (
     AccountError,
     InviteRefused,
+    PreferenceInvalid,
     SecondFactorFailed,
     enrolment_invite_accept,
     recovery_codes_issue,
     second_factor_verify,
     totp_device_confirm,
     totp_enrolment_start,
+    user_preferences_save,
 )
 from safeguard.accounts.throttle import (
     lockout_response,
@@ -42,6 +45,7 @@ from safeguard.accounts.throttle import (
     second_factor_locked_out,
     sign_in_completed,
 )
+from safeguard.accounts.timezones import BROWSER_COOKIE, known_zones, zone_for, zone_or_none
 from safeguard.accounts.totp import qr_data_uri, secret_b32
 from safeguard.audit.events import AuditSource
 
@@ -221,4 +225,59 @@ def recovery(request: HttpRequest) -> HttpResponse:
             "has_authenticator": totp_device_confirmed_for(user=user) is not None,
             "error": error,
         },
+    )
+
+
+# What each P0 sound is, for the preferences form.
+SOUND_TEXT = {
+    AlertSound.NONE: "No sound (the banner only)",
+    AlertSound.CHIME: "Chime: two soft notes",
+    AlertSound.BEEP: "Beep: three short beeps",
+    AlertSound.SIREN: "Siren: a rising and falling tone",
+}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@console_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    """A person's own time zone and P0 sound. A refused value is shown again, with the error
+    beside its field, and nothing is saved."""
+    user = _person(request)
+    values = {"time_zone": user.time_zone, "p0_sound": user.p0_sound}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {
+            "time_zone": request.POST.get("time_zone", ""),
+            "p0_sound": request.POST.get("p0_sound", ""),
+        }
+        try:
+            user_preferences_save(
+                user=user,
+                time_zone=values["time_zone"],
+                p0_sound=values["p0_sound"],
+                actor=user,
+                source=AuditSource.CONSOLE,
+            )
+        except PreferenceInvalid as exc:
+            errors[exc.field] = str(exc)
+            status = 400
+        else:
+            messages.success(request, "Preferences saved.")
+            return redirect("preferences")
+    browser = request.COOKIES.get(BROWSER_COOKIE, "")
+    _, shown_from = zone_for(request)
+    return render(
+        request,
+        "accounts/preferences.html",
+        {
+            "values": values,
+            "errors": errors,
+            "zones": sorted(known_zones()),
+            "browser_zone": browser if zone_or_none(browser) else "",
+            "shown_from": shown_from,
+            "sounds": [(s.value, SOUND_TEXT[s]) for s in AlertSound],
+        },
+        status=status,
     )

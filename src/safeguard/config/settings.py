@@ -116,6 +116,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "safeguard.review.context.exposure",
+                # Whether the console's navigation and live regions show (signed in and past the
+                # second factor), and how often the live regions poll.
+                "safeguard.review.live.context",
             ],
         },
     },
@@ -205,6 +208,13 @@ X_FRAME_OPTIONS = "DENY"
 # our static files and the vault's signed, blurred-until-revealed media URLs. Strings may not
 # reach DOM sinks such as innerHTML (Trusted Types); the console's script builds its nodes with
 # createElement and textContent.
+# One Trusted Types policy exists, "default" (review/static/review/trusted-types.js, loaded before
+# htmx): htmx 2 parses each fragment it swaps in with Document.parseHTMLUnsafe / DOMParser, a
+# Trusted Types sink, and has no option to take a policy of its own. The policy passes a string
+# at those two parsing sinks only, and only in the wrapper htmx builds for a partial response;
+# innerHTML, insertAdjacentHTML, script text, script URLs and eval still throw. A named policy
+# would be narrower still, but htmx 2 would never call it; `trusted-types default` (without
+# 'allow-duplicates') lets no other script create a policy. See docs/security.md.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [NONE],
@@ -218,7 +228,7 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [NONE],
         "object-src": [NONE],
         "require-trusted-types-for": ["'script'"],
-        "trusted-types": [NONE],
+        "trusted-types": ["default"],
     },
 }
 # The only routes whose policy differs, by URL name: the directives given replace the strict
@@ -236,6 +246,16 @@ SAFEGUARD_CSP_ROUTES: dict[str, dict[str, list[str] | None]] = {
     # as a data: image; the page shows no case material.
     "two-factor-setup": {"img-src": [SELF, "data:"]},
 }
+
+# Livestreams (docs/search-and-bulk.md): the origins whose direct video streams the case page
+# may play, blurred and muted until revealed. Only the case page's media-src widens to them; an
+# intake whose viewer_url is elsewhere is refused (422).
+SAFEGUARD_STREAM_ORIGINS = env.load_stream_origins(mode=CONFIG.mode)
+if SAFEGUARD_STREAM_ORIGINS:
+    SAFEGUARD_CSP_ROUTES.setdefault("console-case", {})["media-src"] = [
+        SELF,
+        *SAFEGUARD_STREAM_ORIGINS,
+    ]
 
 # HTTPS, in production only: development and the tests run on plain http://127.0.0.1, where
 # HSTS would pin the browser to HTTPS on every local port for a year. `safeguard check --deploy`

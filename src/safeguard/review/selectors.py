@@ -14,6 +14,7 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditSource
 from safeguard.audit.models import AuditEvent
+from safeguard.cases.clock import Clock, clock_for
 from safeguard.cases.models import Case, ClaimRecord, Decision
 from safeguard.cases.selectors import CaseNotFound, case_get_in, visibility_for
 from safeguard.evidence.models import ContentItem
@@ -47,14 +48,31 @@ class SubjectView:
     prior_decisions: list[Decision]
 
 
+@dataclass(frozen=True)
+class ItemLabel:
+    """One industry class a decision gave, with the item it was given to, as people know it."""
+
+    platform_id: str  # the platform's id, or the first characters of ours for a stranger
+    kind: str
+    industry_class: str
+
+
+@dataclass
+class DecisionView:
+    decision: Decision
+    items: list[ItemLabel]
+
+
 @dataclass
 class CasePage:
     case: Case
     contents: list[ContentView]
     subjects: list[SubjectView]
-    decisions: list[Decision]
+    decisions: list[DecisionView]
     trail: list[AuditEvent]
     can_view_media: bool
+    # The first-action clock as it reads now (cases/clock.py): stopped at the first action.
+    clock: Clock | None = None
 
 
 def content_of_case(*, user: User, case_id: uuid.UUID, content_id: uuid.UUID) -> ContentItem:
@@ -111,6 +129,9 @@ def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
                 if view_.revealed:
                     view_.full_token = media_token(user=user, content_id=item.pk, variant="full")
                     view_.strip_token = media_token(user=user, content_id=item.pk, variant="strip")
+            elif item.kind == "livestream" and can_view_media:
+                # The stream plays from its platform; revealing it is audited all the same.
+                view_.revealed = revealed_recently(user=user, content=item)
             contents[item.pk] = view_
     for view in subjects.values():
         view.prior_decisions = list(
@@ -132,10 +153,25 @@ def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
         case=case,
         contents=list(contents.values()),
         subjects=list(subjects.values()),
-        decisions=list(case.decisions.select_related("decided_by")),
+        decisions=[
+            _decision_view(d, contents) for d in case.decisions.select_related("decided_by")
+        ],
         trail=trail,
         can_view_media=can_view_media,
+        clock=clock_for(case, now=timezone.now()),
     )
+
+
+def _decision_view(decision: Decision, contents: dict[uuid.UUID, ContentView]) -> DecisionView:
+    by_id = {str(pk): view.item for pk, view in contents.items()}
+    items = []
+    for item_id, industry_class in decision.item_labels.items():
+        item = by_id.get(item_id)
+        if item is None:  # no longer named by the case's escalations
+            items.append(ItemLabel(f"{item_id[:8]}…", "content", industry_class))
+        else:
+            items.append(ItemLabel(item.platform_id, item.kind, industry_class))
+    return DecisionView(decision=decision, items=items)
 
 
 # --- Reviewer care: what a person saw today, and the team's spread (no names) ---------------

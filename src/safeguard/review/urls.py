@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from safeguard.review import views
+from safeguard.review import bulk_views, live, playbook_views, search_views, views
 
 urlpatterns = [
     path("queues/", views.queues, name="console-queues"),
@@ -25,4 +25,19 @@ urlpatterns = [
         views.media,
         name="console-media",
     ),
+    path("search/", search_views.search, name="console-search"),
+    path("cases/bulk/", bulk_views.bulk, name="console-bulk"),
+    # `n` and "Start reviewing" with no queue chosen: the most urgent case in any queue.
+    path("queues/next", views.queue_next, name="console-next"),
+    # Live regions (review.live): polled by htmx, each answers 204 when nothing changed.
+    path("live/banner", live.live_banner, name="console-live-banner"),
+    path("live/queues", live.queues_live, name="console-queues-live"),
+    path("live/cases/<uuid:case_id>", live.case_live, name="console-case-live"),
+    # A case's playbook (review/_playbook.html): tick a step with a note, close the case.
+    path(
+        "cases/<uuid:case_id>/playbook/<slug:step_id>/tick",
+        playbook_views.playbook_tick_view,
+        name="console-playbook-tick",
+    ),
+    path("cases/<uuid:case_id>/close", playbook_views.case_close_view, name="console-close"),
 ]

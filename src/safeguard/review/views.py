@@ -1,6 +1,7 @@
 """Console views: thin, reading through selectors."""
 
 import uuid
+from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,11 +12,17 @@ from django.views.decorators.http import require_POST
 
 from safeguard.accounts.console import console_required
 from safeguard.accounts.models import User
+from safeguard.accounts.permission_text import permission_descriptions
 from safeguard.accounts.permissions import Permission, role_permissions
 from safeguard.actions.selectors import ActionNotFound, action_get_for
 from safeguard.actions.services import ActionError, action_reverse
 from safeguard.audit.events import AuditSource
-from safeguard.cases.deciding import DecisionError, case_decide, case_escalate_to_lead
+from safeguard.cases.deciding import (
+    LEAD_QUEUE,
+    DecisionError,
+    case_decide,
+    case_escalate_to_lead,
+)
 from safeguard.cases.decisions import (
     PLATFORM_ACTIONS,
     REVERSALS,
@@ -28,6 +35,7 @@ from safeguard.cases.queues import (
     ClaimError,
     QueueNotFound,
     lease_length,
+    queue_claim_most_urgent,
     queue_claim_next,
     queue_get_for,
 )
@@ -35,12 +43,12 @@ from safeguard.cases.selectors import (
     CaseNotFound,
     case_get_for,
     case_list_for,
-    queue_summaries_for,
 )
 from safeguard.cases.services import CasePermissionDenied, ReasonRequired, case_note_add
 from safeguard.evidence.models import ContentItem
 from safeguard.evidence.services import content_download
 from safeguard.evidence.sniff import OPAQUE_TYPE
+from safeguard.review import live, words
 from safeguard.review.media import (
     VARIANTS,
     MediaUnavailable,
@@ -53,6 +61,7 @@ from safeguard.review.media import (
     strip_bytes,
     unavailable,
 )
+from safeguard.review.playbook_views import playbook_context
 from safeguard.review.selectors import (
     case_page_for,
     content_of_case,
@@ -85,7 +94,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "cases": cases,
             "can_read": can_read,
-            "permissions": sorted(p.value for p in role_permissions(user.role)),  # type: ignore[union-attr]
+            "permissions": permission_descriptions(role_permissions(user.role)),  # type: ignore[union-attr]
         },
     )
 
@@ -121,6 +130,9 @@ ACTION_KEYS = {
     ActionKind.PRESERVE: "p",
 }
 assert set(ACTION_ORDER) == PLATFORM_ACTIONS  # noqa: S101 - a new action needs a key
+# The longer word first: it takes the wider left column of the case page's panel.
+REFERRAL_ORDER = [Referral.LAW_ENFORCEMENT, Referral.REPORTING]
+assert set(REFERRAL_ORDER) == set(Referral)  # noqa: S101 - a new referral needs a place
 
 
 def _user(request: HttpRequest) -> User:
@@ -132,8 +144,31 @@ def _user(request: HttpRequest) -> User:
 @never_cache
 @console_required
 def queues(request: HttpRequest) -> HttpResponse:
-    summaries = queue_summaries_for(user=_user(request))
-    return render(request, "review/queues.html", {"queues": summaries})
+    """The queues, most urgent first; the table refreshes itself (review.live.queues_live)."""
+    facts, extra = live.queues_context(_user(request))
+    return render(
+        request,
+        "review/queues.html",
+        {"version": live.digest(facts), **extra},
+    )
+
+
+@require_POST
+@console_required
+def queue_next(request: HttpRequest) -> HttpResponse:
+    """`n` with no queue chosen: claim the most urgent case in every queue the person works."""
+    user = _user(request)
+    try:
+        case = queue_claim_most_urgent(
+            actor=user, lease=lease_length(None), source=AuditSource.CONSOLE
+        )
+    except ClaimError as exc:
+        messages.error(request, f"Not started: {exc}")
+        return redirect("console-queues")
+    if case is None:
+        messages.info(request, "Every queue you work is empty: nothing is waiting.")
+        return redirect("console-queues")
+    return redirect("console-case", case_id=case.pk)
 
 
 @require_POST
@@ -154,26 +189,105 @@ def queue_start(request: HttpRequest, name: str) -> HttpResponse:
     return redirect("console-case", case_id=case.pk)
 
 
+@dataclass
+class Entered:
+    """What a person sent in a form the server refused, put back exactly as they left it, with
+    the error beside the field it concerns (`errors`: field name -> message)."""
+
+    form: str = ""  # "decide", "escalate" or "note"
+    labels: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    referrals: list[str] = field(default_factory=list)
+    classes: dict[str, str] = field(default_factory=dict)  # content id -> industry class
+    reason: str = ""
+    note: str = ""
+    text: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    # The person no longer holds the case's claim: it expired, was released or was taken.
+    stale: bool = False
+
+
+def _entered_decision(request: HttpRequest) -> Entered:
+    return Entered(
+        form="decide",
+        labels=request.POST.getlist("labels"),
+        actions=request.POST.getlist("actions"),
+        referrals=request.POST.getlist("referrals"),
+        classes={
+            key.removeprefix("class_"): request.POST.get(key, "")
+            for key in request.POST
+            if key.startswith("class_") and request.POST.get(key)
+        },
+        reason=request.POST.get("reason", ""),
+    )
+
+
+def _decision_field(exc: Exception) -> str:
+    """Which field of the decide form a refusal is about, so its message sits beside it."""
+    named = getattr(exc, "field", None)
+    if isinstance(named, str) and named:
+        return named
+    text = str(exc)
+    for words_, name in (
+        (("reason",), "reason"),
+        (("industry class", "content not in this case"), "classes"),
+        (("not_violating", "label"), "labels"),
+        (("action", "to act on"), "actions"),
+    ):
+        if any(w in text for w in words_):
+            return name
+    return "form"
+
+
 @never_cache
 @console_required
 def case_page(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    return _case_response(request, case_id)
+
+
+def _case_response(
+    request: HttpRequest, case_id: uuid.UUID, *, entered: Entered | None = None, status: int = 200
+) -> HttpResponse:
+    """The case page; after a refused submit, with what the person entered and the error. A
+    refusal because the person no longer holds the claim answers 409, any other 422."""
+    user = _user(request)
     try:
-        page = case_page_for(user=_user(request), case_id=case_id)
+        page = case_page_for(user=user, case_id=case_id)
     except CaseNotFound:
         raise Http404("no such case") from None
+    holds = page.case.holder_id == user.pk
+    entered = entered or Entered()
+    if entered.form in ("decide", "escalate") and not holds:
+        lead_decides = page.case.queue == LEAD_QUEUE and user.has_permission(
+            Permission.CASES_CASE_ASSIGN
+        )
+        if not (entered.form == "decide" and lead_decides):
+            entered.stale = True
+            status = 409
     return render(
         request,
         "review/case.html",
         {
             "page": page,
-            "labels": [(label.value, LABEL_KEYS[label]) for label in DecisionLabel],
+            "labels": [
+                (label.value, LABEL_KEYS[label], words.LABELS[label]) for label in DecisionLabel
+            ],
             "classes": [c.value for c in IndustryClass],
-            "actions": [(a.value, ACTION_KEYS[a]) for a in ACTION_ORDER],
-            "referrals": [r.value for r in Referral],
-            "holds": page.case.holder_id == request.user.pk,
-            "can_reverse": _user(request).has_permission(Permission.CASES_CASE_ASSIGN),
+            "media": [
+                (c, entered.classes.get(str(c.item.pk), "")) for c in page.contents if c.is_media
+            ],
+            "actions": [(a.value, ACTION_KEYS[a], words.ACTIONS[a]) for a in ACTION_ORDER],
+            "referrals": [(r.value, words.REFERRALS[r]) for r in REFERRAL_ORDER],
+            "holds": holds,
+            # A refused form stays on the page, even when the claim is gone, so nothing typed
+            # is lost; submitting it again is refused until the person holds the case again.
+            "show_decide": holds or entered.stale,
+            "entered": entered,
+            "can_reverse": user.has_permission(Permission.CASES_CASE_ASSIGN),
             "reversible": [k.value for k in REVERSALS],
+            **playbook_context(request=request, case=page.case),
         },
+        status=status,
     )
 
 
@@ -245,17 +359,13 @@ def _media_response(
 @console_required
 def decide(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
+    entered = _entered_decision(request)
     try:
         case = case_get_for(user=user, case_id=case_id)
-        labels = [DecisionLabel(v) for v in request.POST.getlist("labels")]
-        item_labels = {
-            key.removeprefix("class_"): IndustryClass(value)
-            for key, value in request.POST.items()
-            if key.startswith("class_") and value
-        }
-        actions = [ActionKind(v) for v in request.POST.getlist("actions")]
-        referrals = [Referral(v) for v in request.POST.getlist("referrals")]
-        queue_name = case.queue
+        labels = [DecisionLabel(v) for v in entered.labels]
+        item_labels = {key: IndustryClass(value) for key, value in entered.classes.items()}
+        actions = [ActionKind(v) for v in entered.actions]
+        referrals = [Referral(v) for v in entered.referrals]
         case_decide(
             case=case,
             actor=user,
@@ -263,17 +373,23 @@ def decide(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             item_labels=item_labels,
             actions=actions,
             referrals=referrals,
-            reason=request.POST.get("reason", ""),
+            reason=entered.reason,
             source=AuditSource.CONSOLE,
         )
     except CaseNotFound:
         raise Http404("no such case") from None
-    except (ValueError, DecisionError) as exc:
-        messages.error(request, f"Not recorded: {exc}")
-        return redirect("console-case", case_id=case_id)
+    except ValueError as exc:
+        # A value outside the form's choices: only a changed page sends one.
+        entered.errors["form"] = f"Not recorded: {exc}"
+        return _case_response(request, case_id, entered=entered, status=422)
+    except DecisionError as exc:
+        entered.errors[_decision_field(exc)] = f"Not recorded: {exc}"
+        return _case_response(request, case_id, entered=entered, status=exc.status)
     messages.success(request, "Decision recorded.")
-    if "next" in request.POST and queue_name:
-        return queue_start(request, queue_name)
+    if "next" in request.POST:
+        # The most urgent case in any queue the person works, as `n` takes: a P0 elsewhere
+        # comes before the next case of this queue.
+        return queue_next(request)
     return redirect("console-case", case_id=case_id)
 
 
@@ -281,16 +397,15 @@ def decide(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 @console_required
 def escalate(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
+    note = request.POST.get("note", "")
     try:
         case = case_get_for(user=user, case_id=case_id)
-        case_escalate_to_lead(
-            case=case, actor=user, note=request.POST.get("note", ""), source=AuditSource.CONSOLE
-        )
+        case_escalate_to_lead(case=case, actor=user, note=note, source=AuditSource.CONSOLE)
     except CaseNotFound:
         raise Http404("no such case") from None
     except DecisionError as exc:
-        messages.error(request, f"Not escalated: {exc}")
-        return redirect("console-case", case_id=case_id)
+        entered = Entered(form="escalate", note=note, errors={"note": f"Not escalated: {exc}"})
+        return _case_response(request, case_id, entered=entered, status=exc.status)
     messages.success(request, "Escalated to the lead queue.")
     return redirect("console-queues")
 
@@ -348,16 +463,17 @@ def view_settings(request: HttpRequest) -> HttpResponse:
 @console_required
 def note_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
+    text = request.POST.get("text", "")
     try:
         case = case_get_for(user=user, case_id=case_id)
-        case_note_add(
-            case=case, actor=user, text=request.POST.get("text", ""), source=AuditSource.CONSOLE
-        )
+        case_note_add(case=case, actor=user, text=text, source=AuditSource.CONSOLE)
     except CaseNotFound:
         raise Http404("no such case") from None
     except (CasePermissionDenied, ReasonRequired) as exc:
-        messages.error(request, f"Not added: {exc}")
-    return redirect("console-case", case_id=case_id)
+        entered = Entered(form="note", text=text, errors={"text": f"Not added: {exc}"})
+        return _case_response(request, case_id, entered=entered, status=exc.status)
+    messages.success(request, "Note added.")
+    return redirect(f"{reverse('console-case', kwargs={'case_id': case_id})}#notes")
 
 
 @require_POST

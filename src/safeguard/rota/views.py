@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_POST
 from safeguard.accounts.console import console_required
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditSource
+from safeguard.rota.models import Page
 from safeguard.rota.selectors import PageNotFound, page_get_for, pages_for
 from safeguard.rota.services import PageError, page_acknowledge
 
@@ -26,7 +28,22 @@ def pages(request: HttpRequest) -> HttpResponse:
         if user.has_permission(Permission.ROTA_PAGE_ACKNOWLEDGE)  # type: ignore[union-attr]
         else []
     )
-    return render(request, "rota/pages.html", {"pages": open_pages})
+    return render(
+        request, "rota/pages.html", {"pages": [(p, _message_parts(p)) for p in open_pages]}
+    )
+
+
+def _message_parts(page: Page) -> tuple[str, str]:
+    """The page's message around its case id, which the page shows once, as the link to the
+    case: (text before the id, text after it). A message sent and re-sent (an escalation quotes
+    the first page) names the case more than once; only its first mention stays."""
+    case_id = str(page.case_id)
+    before, found, after = page.message.partition(case_id)
+    if not found:
+        return f"{page.message} — case ", ""
+    # "…P0 case <id>: P0 case <id>: reason" reads "…P0 case <link>: reason".
+    repeat = re.compile(rf"\s*(?:\S+ )?case {re.escape(case_id)}:?")
+    return before, repeat.sub("", after).replace(case_id, "")
 
 
 @require_POST

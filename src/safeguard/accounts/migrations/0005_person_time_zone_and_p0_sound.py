@@ -4,20 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_seal_totp_keys_and_hash_recovery_codes'),
+        ("accounts", "0004_seal_totp_keys_and_hash_recovery_codes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='p0_sound',
-            field=models.CharField(choices=[('none', 'none'), ('chime', 'chime'), ('beep', 'beep'), ('siren', 'siren')], default='none', max_length=16),
+            model_name="user",
+            name="p0_sound",
+            field=models.CharField(
+                choices=[
+                    ("none", "none"),
+                    ("chime", "chime"),
+                    ("beep", "beep"),
+                    ("siren", "siren"),
+                ],
+                default="none",
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='time_zone',
+            model_name="user",
+            name="time_zone",
             field=models.CharField(blank=True, max_length=64),
         ),
     ]

@@ -11,7 +11,8 @@ instant and a person hovering sees it too.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import template
 from django.utils import timezone
@@ -27,6 +28,38 @@ _FORMATS = {
 }
 
 
+def zone_abbreviation(local: datetime) -> str:
+    """The zone's short name at that moment ("CET", "EST"); a bare offset ("-10", "+0530", as
+    zones without an abbreviation give) reads "UTC-10", "UTC+05:30"."""
+    name = local.tzname() or "UTC"
+    if name[:1] in "+-" and name[1:].isdigit():
+        return _offset_label(name)
+    return name
+
+
+def _offset_label(name: str) -> str:
+    hours, minutes = name[1:3], name[3:5]
+    return f"UTC{name[0]}{int(hours)}" + (f":{minutes}" if minutes not in ("", "00") else "")
+
+
+@register.filter
+def zone_label(zone: tzinfo | str | None) -> str:
+    """A zone as a person reads it: "Europe/Berlin"; the Etc/GMT zones, whose names count the
+    other way round from their offsets, and bare offsets (as Django's current-zone tag names
+    them) as "UTC-10"."""
+    if zone is None or zone == "":
+        return "UTC"
+    name = str(zone)
+    if name[:1] in "+-" and name[1:].isdigit():
+        return _offset_label(name)
+    if name.startswith("Etc/"):
+        try:
+            return zone_abbreviation(timezone.now().astimezone(ZoneInfo(name)))
+        except (ZoneInfoNotFoundError, ValueError):
+            return name
+    return name
+
+
 @register.simple_tag
 def when(value: datetime | None, style: str = "minutes") -> str:
     if value is None:
@@ -34,7 +67,7 @@ def when(value: datetime | None, style: str = "minutes") -> str:
     fmt = _FORMATS.get(style, _FORMATS["minutes"])
     utc = value.astimezone(UTC)
     local = timezone.localtime(value)
-    zone = local.tzname() or "UTC"
+    zone = zone_abbreviation(local)
     return format_html(
         '<time datetime="{}" title="{} UTC">{} {}</time>',
         utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
