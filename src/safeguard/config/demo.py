@@ -11,18 +11,29 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Role
-from safeguard.accounts.services import api_token_create, totp_device_create, user_create
+from safeguard.accounts.services import (
+    api_token_create,
+    totp_device_create,
+    user_create,
+    user_preferences_save,
+)
 from safeguard.accounts.totp import secret_b32
 from safeguard.audit.events import AuditSource
+from safeguard.cases.deciding import case_decide
+from safeguard.cases.decisions import ActionKind, DecisionLabel
+from safeguard.cases.models import Queue
+from safeguard.cases.queues import lease_length, queue_claim_next
 from safeguard.config.demo_data import demo_escalations
 from safeguard.evidence.models import ContentItem
 from safeguard.evidence.services import content_media_store
@@ -177,6 +188,7 @@ def demo_seed() -> DemoLogins:
                         source=AuditSource.CLI,
                     )
                     images += 1
+        _demo_decided(User.objects.get(username="sam.specialist"))
     (Path(settings.SAFEGUARD_VAR_DIR) / KNOWN_IMAGE_FILE).write_bytes(known_image())
     totp = secret_b32(totp_key)
     _write_private(
@@ -190,3 +202,63 @@ def demo_seed() -> DemoLogins:
         },
     )
     return DemoLogins(staff, token, le_token, reader, totp)
+
+
+# --- The night shift: the demo shows the console as it is used at 3 a.m. ----------------------
+
+NIGHT = time(3, 22)
+
+
+def zone_where_it_is(local: time, *, now: datetime) -> str:
+    """The whole-hour IANA zone (Etc/GMT±N) in which the time is nearest to `local` at `now`.
+
+    Etc/GMT zones count the other way round from the offsets they name: Etc/GMT-5 is UTC+5.
+    """
+    utc = now.astimezone(UTC)
+    minutes = (local.hour * 60 + local.minute) - (utc.hour * 60 + utc.minute)
+    hours = round(minutes / 60)
+    # Offsets run from UTC-12 to UTC+14; outside that, the same hour of day is a day away.
+    while hours > 14:
+        hours -= 24
+    while hours < -12:
+        hours += 24
+    if hours == 0:
+        return "Etc/UTC"
+    return f"Etc/GMT{'-' if hours > 0 else '+'}{abs(hours)}"
+
+
+def demo_night_shift(*, local: time = NIGHT, now: datetime | None = None) -> str:
+    """Set the demo staff's display zone to one where it is about `local` now, through the same
+    audited preferences service a person uses; returns the zone. Each person can change it back
+    on their Preferences page."""
+    zone = zone_where_it_is(local, now=now or timezone.now())
+    for username, _ in STAFF:
+        person = User.objects.filter(username=username).first()
+        if person is not None:
+            user_preferences_save(
+                user=person,
+                time_zone=zone,
+                p0_sound=person.p0_sound,
+                actor=person,
+                source=AuditSource.CLI,
+            )
+    return zone
+
+
+def _demo_decided(specialist: User) -> None:
+    """One case already decided, so the demo shows a stopped clock ("first action … after
+    intake") beside the running ones; its actions go to the demo platform once the worker runs."""
+    queue = Queue.objects.get(name="grooming")
+    case = queue_claim_next(
+        queue=queue, actor=specialist, lease=lease_length(None), source=AuditSource.CLI
+    )
+    if case is None:
+        return
+    case_decide(
+        case=case,
+        actor=specialist,
+        labels=[DecisionLabel.GROOMING],
+        actions=[ActionKind.RESTRICT_ACCOUNT],
+        reason="Demo: age probing and secrecy in the thread; account restricted.",
+        source=AuditSource.CLI,
+    )

@@ -5,15 +5,16 @@ import os
 import secrets
 import subprocess
 import sys
+from datetime import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from safeguard.accounts.totp import totp_now
 from safeguard.actions.platform_sim import DemoPlatform
-from safeguard.config.demo import credentials_path, demo_seed
+from safeguard.config.demo import credentials_path, demo_night_shift, demo_seed
 
 
 def readme_curl(host: str, port: int, token: str = "$SAFEGUARD_TOKEN") -> str:  # noqa: S107
@@ -53,6 +54,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--code", action="store_true", help="print the demo staff's current sign-in code"
         )
+        parser.add_argument(
+            "--local-time",
+            default="03:22",
+            help="the time it is for the demo staff: their display zone is set so that it is "
+            "about this time now (default 03:22, a night shift); 'keep' leaves their zones alone",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -62,6 +69,18 @@ class Command(BaseCommand):
             return
         out = self.stdout
         out.write("\nSafeguard demo: every account, message and image here is invented.\n")
+        if options["local_time"] != "keep":
+            try:
+                local = time.fromisoformat(options["local_time"])
+            except ValueError:
+                raise CommandError(
+                    f"--local-time {options['local_time']!r}: give HH:MM (e.g. 03:22) or 'keep'"
+                ) from None
+            zone = demo_night_shift(local=local)
+            out.write(
+                f"Night shift: the demo staff see times in {zone}, where it is about "
+                f"{local:%H:%M} now (change it on Preferences, or run with --local-time keep).\n"
+            )
         out.write(f"Console: http://{options['host']}:{options['port']}/  (sign in as)")
         for username, password in logins.staff.items():
             out.write(f"  {username:<16} {password}")
