@@ -21,6 +21,7 @@ from safeguard.cases.playbooks import compile_playbooks, default_playbooks, defa
 from safeguard.cases.services import CasePermissionDenied, case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition, next_state
 from safeguard.core.errors import Conflict, Forbidden, Invalid, NotFound
+from safeguard.core.versioned import version_activate
 
 __all__ = [
     "MAX_NOTE",
@@ -94,24 +95,14 @@ def playbook_activate(*, source_text: str, actor: User, source: AuditSource) -> 
             f"version {document.version!r} is the built-in playbooks' version; give yours a "
             "new version"
         )
-    existing = Playbook.objects.select_for_update().filter(version=document.version).first()
-    if existing is not None and existing.source != source_text:
-        raise PlaybookConflict(
-            f"version {document.version!r} already exists with different steps; give it a new "
-            "version"
-        )
-    Playbook.objects.filter(active=True).update(active=False)
-    if existing is None:
-        existing = Playbook.objects.create(
-            version=document.version,
-            source=source_text,
-            active=True,
-            uploaded_by=actor,
-            uploaded_at=timezone.now(),
-        )
-    else:
-        existing.active = True
-        existing.save(update_fields=["active"])
+    existing: Playbook = version_activate(
+        Playbook,
+        version=document.version,
+        source_text=source_text,
+        uploaded_by=actor,
+        conflict=PlaybookConflict,
+        what="steps",
+    )
     audit_record(
         event_type=AuditEventType.PLAYBOOK_ACTIVATED,
         actor=actor,

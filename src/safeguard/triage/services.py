@@ -19,6 +19,7 @@ from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition, Priority
 from safeguard.core.errors import Conflict, Invalid
 from safeguard.core.tasks import enqueue
+from safeguard.core.versioned import version_activate
 from safeguard.intake.hooks import HashMatchSummary
 from safeguard.intake.models import Escalation
 from safeguard.triage import hooks, tasks
@@ -56,23 +57,14 @@ def policy_active() -> Policy:
 def policy_activate(*, source_text: str, actor: User, source: AuditSource) -> TriagePolicy:
     """Compile a policy and make it active. A policy that does not compile changes nothing."""
     policy = compile_policy(source_text)  # raises PolicyError naming the rule
-    existing = TriagePolicy.objects.filter(version=policy.version).first()
-    if existing is not None and existing.source != source_text:
-        raise PolicyConflict(
-            f"version {policy.version!r} already exists with different rules; give it a new version"
-        )
-    TriagePolicy.objects.filter(active=True).update(active=False)
-    if existing is None:
-        existing = TriagePolicy.objects.create(
-            version=policy.version,
-            source=source_text,
-            active=True,
-            uploaded_by=actor,
-            uploaded_at=timezone.now(),
-        )
-    else:
-        existing.active = True
-        existing.save(update_fields=["active"])
+    existing: TriagePolicy = version_activate(
+        TriagePolicy,
+        version=policy.version,
+        source_text=source_text,
+        uploaded_by=actor,
+        conflict=PolicyConflict,
+        what="rules",
+    )
     audit_record(
         event_type=AuditEventType.POLICY_ACTIVATED,
         actor=actor,

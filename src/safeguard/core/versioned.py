@@ -1,0 +1,40 @@
+"""Documents kept as versioned data (the triage policy, the playbooks): one row per version,
+whose text never changes once uploaded, and exactly one active."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.utils import timezone
+
+
+def version_activate(
+    model: Any,
+    *,
+    version: str,
+    source_text: str,
+    uploaded_by: Any,
+    conflict: Callable[[str], Exception],
+    what: str,
+) -> Any:
+    """Make `version` the active row of `model` (fields version, source, active, uploaded_by,
+    uploaded_at), creating it on its first upload. A version uploaded before with another text
+    raises `conflict`: a version names one text for ever. Runs in the caller's transaction."""
+    existing = model.objects.select_for_update().filter(version=version).first()
+    if existing is not None and existing.source != source_text:
+        raise conflict(
+            f"version {version!r} already exists with different {what}; give it a new version"
+        )
+    model.objects.filter(active=True).update(active=False)
+    if existing is None:
+        return model.objects.create(
+            version=version,
+            source=source_text,
+            active=True,
+            uploaded_by=uploaded_by,
+            uploaded_at=timezone.now(),
+        )
+    existing.active = True
+    existing.save(update_fields=["active"])
+    return existing
