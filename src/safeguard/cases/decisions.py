@@ -69,7 +69,6 @@ PLATFORM_ACTIONS = frozenset(
         ActionKind.PRESERVE,
     }
 )
-CONTENT_ACTIONS = frozenset({ActionKind.REMOVE_CONTENT, ActionKind.PRESERVE})
 REVERSALS = {
     ActionKind.REMOVE_CONTENT: ActionKind.RESTORE_CONTENT,
     ActionKind.BAN_ACCOUNT: ActionKind.UNBAN_ACCOUNT,
