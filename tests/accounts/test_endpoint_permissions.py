@@ -282,6 +282,9 @@ CONSOLE_OPERATIONS: list[tuple[str, str, str, Any, bool, int | dict[Role, int]]]
         False,
         302,
     ),
+    # Last: once claimed, the case would be held for the operations above. A role that may not
+    # review, or a queue one does not work, is told so on the case page.
+    ("claim this case", "POST", "/console/cases/{case}/claim", {}, False, 302),
 ]
 
 

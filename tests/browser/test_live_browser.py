@@ -190,3 +190,23 @@ def test_the_case_page_shows_a_claim_by_someone_else_without_a_reload(
     )
     assert page.evaluate("() => window.notReloaded") is True
     save_screenshot(page, "case-claimed-by-other.png")
+
+
+def test_a_p0_followed_from_the_banner_is_claimed_on_its_own_page(
+    signed_in: SignedIn, service_api: ApiClient
+) -> None:
+    page, person = signed_in(Role.SPECIALIST)
+    created = service_api.post("/api/v1/escalations", EMERGENCY)
+    assert created.status_code == 201, created.content
+    case = case_of(created.json())
+    page.goto("/console/wellbeing/")
+
+    banner = page.locator("#live-banner .p0-banner")
+    banner.get_by_role("link", name=f"Case {str(case.pk)[:8]} in {case.queue}").click()
+    page.wait_for_url(f"**/console/cases/{case.pk}/")
+    page.get_by_role("button", name="Claim this case").click()
+
+    page.wait_for_url(f"**/console/cases/{case.pk}/")
+    expect(page.locator("#decide")).to_be_visible()
+    case.refresh_from_db()
+    assert case.holder_id == person.user.pk

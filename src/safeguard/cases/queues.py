@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -30,6 +31,10 @@ class ClaimError(Invalid):
 
 class NotHolder(Conflict, ClaimError):
     pass
+
+
+class Held(Conflict, ClaimError):
+    """The case is not waiting to be claimed."""
 
 
 class QueueNotFound(NotFound):
@@ -74,10 +79,15 @@ SERVING_ORDER = ("priority", "first_action_due", "opened_at", "id")
 
 
 def _claim_first(
-    *, queue_names: list[str], actor: User, lease: timedelta, source: AuditSource
+    *,
+    queue_names: list[str],
+    actor: User,
+    lease: timedelta,
+    source: AuditSource,
+    only: uuid.UUID | None = None,
 ) -> Case | None:
-    """Claim the first claimable case in `queue_names` in SERVING_ORDER; the caller has checked
-    that `actor` may work every one of them."""
+    """Claim the first claimable case in `queue_names` in SERVING_ORDER (or the case `only`, if
+    it is claimable there); the caller has checked that `actor` may work every one of them."""
     if not actor.has_permission(Permission.CASES_CASE_REVIEW):
         raise ClaimError(f"{actor.username} may not review cases")
     if not queue_names:
@@ -87,7 +97,7 @@ def _claim_first(
         # SQLite serialises writers at BEGIN IMMEDIATE instead.
         case = (
             Case.objects.select_for_update(skip_locked=True)
-            .filter(claimable_in(queue_names))
+            .filter(claimable_in(queue_names), *([Q(pk=only)] if only is not None else []))
             .order_by(*SERVING_ORDER)
             .first()
         )
@@ -133,6 +143,19 @@ def queue_claim_most_urgent(*, actor: User, lease: timedelta, source: AuditSourc
     return _claim_first(
         queue_names=workable_queue_names(actor), actor=actor, lease=lease, source=source
     )
+
+
+def case_claim(*, case: Case, actor: User, lease: timedelta, source: AuditSource) -> Case:
+    """Claim this very case (from a page or a link to it) when nobody holds it and `actor` works
+    its queue; the same claim, lease and audit as taking it from the queue."""
+    if case.queue not in workable_queue_names(actor):
+        raise ClaimError(f"{actor.username} does not work the {case.queue or 'unqueued'} queue")
+    claimed = _claim_first(
+        queue_names=[case.queue], actor=actor, lease=lease, source=source, only=case.pk
+    )
+    if claimed is None:
+        raise Held(f"case {case.pk} is not waiting: someone holds it, or it is decided")
+    return claimed
 
 
 def _locked_held(case: Case, actor: User) -> Case:

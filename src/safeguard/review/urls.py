@@ -9,6 +9,7 @@ urlpatterns = [
     path("queues/<slug:name>/start", views.queue_start, name="console-queue-start"),
     path("cases/<uuid:case_id>/", views.case_page, name="console-case"),
     path("cases/<uuid:case_id>/reveal/<uuid:content_id>", views.reveal, name="console-reveal"),
+    path("cases/<uuid:case_id>/claim", views.case_claim_view, name="console-claim"),
     path("cases/<uuid:case_id>/decide", views.decide, name="console-decide"),
     path("cases/<uuid:case_id>/escalate", views.escalate, name="console-escalate"),
     path("cases/<uuid:case_id>/notes", views.note_add, name="console-note"),

@@ -34,6 +34,7 @@ from safeguard.cases.decisions import (
 from safeguard.cases.queues import (
     ClaimError,
     QueueNotFound,
+    case_claim,
     lease_length,
     queue_claim_most_urgent,
     queue_claim_next,
@@ -45,6 +46,7 @@ from safeguard.cases.selectors import (
     case_list_for,
 )
 from safeguard.cases.services import CasePermissionDenied, ReasonRequired, case_note_add
+from safeguard.cases.workflow import CaseState
 from safeguard.evidence.models import ContentItem
 from safeguard.evidence.services import content_download
 from safeguard.evidence.sniff import OPAQUE_TYPE
@@ -173,6 +175,21 @@ def queue_next(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @console_required
+def case_claim_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """Claim the case on the page, as when a banner or a page links a person to it."""
+    user = _user(request)
+    try:
+        case = case_get_for(user=user, case_id=case_id, source=AuditSource.CONSOLE)
+        case_claim(case=case, actor=user, lease=lease_length(None), source=AuditSource.CONSOLE)
+    except CaseNotFound:
+        raise Http404("no such case") from None
+    except ClaimError as exc:
+        messages.error(request, f"Not claimed: {exc}")
+    return redirect("console-case", case_id=case_id)
+
+
+@require_POST
+@console_required
 def queue_start(request: HttpRequest, name: str) -> HttpResponse:
     """Claim the most urgent case in the queue and open it."""
     user = _user(request)
@@ -284,6 +301,8 @@ def _case_response(
             "show_decide": holds or entered.stale,
             "entered": entered,
             "can_reverse": user.has_permission(Permission.CASES_CASE_ASSIGN),
+            "can_claim": user.has_permission(Permission.CASES_CASE_REVIEW)
+            and page.case.state in (CaseState.TRIAGED, CaseState.IN_REVIEW),
             "reversible": [k.value for k in REVERSALS],
             **playbook_context(request=request, case=page.case),
         },
