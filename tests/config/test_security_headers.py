@@ -26,7 +26,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, get_resolver
 
 from safeguard.accounts.permissions import Role
 from safeguard.accounts.services import enrolment_invite_issue, invite_path, totp_device_create
@@ -431,8 +431,27 @@ def test_a_policy_a_view_already_set_is_kept(rf: RequestFactory) -> None:
 
 def test_every_route_with_its_own_policy_exists() -> None:
     # A renamed route would leave a stale exception behind (and its page under the strict one).
+    names = _route_names()
     for name in settings.SAFEGUARD_CSP_ROUTES:
-        assert reverse(name)
+        assert name in names, f"SAFEGUARD_CSP_ROUTES names {name!r}, which is no route"
+
+
+def _route_names() -> set[str]:
+    """Every named route as `reverse` spells it ("ns:name"), arguments or not (the case page's,
+    which the livestream origins widen, takes one)."""
+    names: set[str] = set()
+
+    def walk(patterns: list[Any], prefix: str) -> None:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                walk(
+                    entry.url_patterns, f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+                )
+            elif isinstance(entry, URLPattern) and entry.name:
+                names.add(prefix + entry.name)
+
+    walk(get_resolver().url_patterns, "")
+    return names
 
 
 # --- Production: HTTPS and `safeguard check --deploy` ----------------------------------------
