@@ -26,6 +26,7 @@ from safeguard.cases.schemas import CaseOut, case_out
 from safeguard.cases.selectors import case_get_for
 from safeguard.core.fields import STORABLE, ApiIn
 from safeguard.core.openapi import answers
+from safeguard.core.versioned import version_described
 
 router = Router(tags=["playbooks"])
 
@@ -164,21 +165,12 @@ def case_close_endpoint(
     summary="The playbooks document in force",
 )
 def playbooks_get(request: HttpRequest) -> PlaybookDocumentOut:
-    record = playbook_active_record()
-    if record is None:
-        return PlaybookDocumentOut(
-            version=playbook_active().version,
-            source=default_playbooks_text(),
-            built_in=True,
-            uploaded_by=None,
-            uploaded_at=None,
-        )
     return PlaybookDocumentOut(
-        version=record.version,
-        source=record.source,
-        built_in=False,
-        uploaded_by=record.uploaded_by.username if record.uploaded_by else None,
-        uploaded_at=record.uploaded_at,
+        **version_described(
+            playbook_active_record(),
+            built_in_version=playbook_active().version,
+            built_in_source=default_playbooks_text(),
+        )
     )
 
 

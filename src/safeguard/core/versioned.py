@@ -38,3 +38,25 @@ def version_activate(
     existing.active = True
     existing.save(update_fields=["active"])
     return existing
+
+
+def version_described(
+    record: Any, *, built_in_version: str, built_in_source: str
+) -> dict[str, Any]:
+    """The document in force as the API shows it: the active row, or (with none) the built-in
+    text shipped with Safeguard."""
+    if record is None:
+        return {
+            "version": built_in_version,
+            "source": built_in_source,
+            "built_in": True,
+            "uploaded_by": None,
+            "uploaded_at": None,
+        }
+    return {
+        "version": record.version,
+        "source": record.source,
+        "built_in": False,
+        "uploaded_by": record.uploaded_by.username if record.uploaded_by else None,
+        "uploaded_at": record.uploaded_at,
+    }

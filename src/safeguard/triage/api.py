@@ -17,6 +17,7 @@ from safeguard.cases.selectors import case_get_for
 from safeguard.cases.workflow import Priority
 from safeguard.core.fields import STORABLE, ApiIn, Choice
 from safeguard.core.openapi import answers
+from safeguard.core.versioned import version_described
 from safeguard.intake.schemas import EscalationIn
 from safeguard.triage.context import build_context
 from safeguard.triage.models import TriagePolicy
@@ -60,20 +61,12 @@ class PolicyOut(BaseModel):
 )
 def policy_get(request: HttpRequest) -> PolicyOut:
     record = TriagePolicy.objects.select_related("uploaded_by").filter(active=True).first()
-    if record is None:
-        return PolicyOut(
-            version=policy_active().version,
-            source=default_policy_source(),
-            built_in=True,
-            uploaded_by=None,
-            uploaded_at=None,
-        )
     return PolicyOut(
-        version=record.version,
-        source=record.source,
-        built_in=False,
-        uploaded_by=record.uploaded_by.username if record.uploaded_by else None,
-        uploaded_at=record.uploaded_at,
+        **version_described(
+            record,
+            built_in_version=policy_active().version,
+            built_in_source=default_policy_source(),
+        )
     )
 
 
