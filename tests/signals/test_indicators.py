@@ -34,11 +34,13 @@ FAMILY_NAMES = {
     "meeting_arrangement",
     "sextortion",
     "self_harm_intent",
+    "self_harm_plan",
     "gifts_isolation",
 }
 
 # Plain phrases that must trigger their family on their own. Sextortion needs a threat and a
-# demand together, so it is tested with pairs below.
+# demand together, so it is tested with pairs below; the compositional families (meetings and
+# self-harm plans) are tested from their parts in test_compositional.py.
 TRIGGERING_PHRASES: dict[str, list[str]] = {
     "secrecy": [
         "don't tell your parents",
@@ -48,11 +50,14 @@ TRIGGERING_PHRASES: dict[str, list[str]] = {
     ],
     "age_probing": ["how old are you", "what grade are you in"],
     "platform_migration": ["add me on another app", "let's talk on a different app"],
-    "meeting_arrangement": ["where do you live", "come to my house", "are you home alone"],
+    # One phrase naming both the intent and the place, so its whole span is one indicator.
+    "meeting_arrangement": ["come to my house", "get in my car", "come over to my place"],
     "self_harm_intent": [
         "i want to kill myself",
         "i want to die",
         "i'm going to hurt myself",
+        "she wants to kill herself",
+        "he is going to end his life",
     ],
     "gifts_isolation": ["nobody understands you like i do", "your parents don't get you"],
 }
@@ -144,8 +149,8 @@ NEAR_MISSES = [
     "I almost died laughing at lunch.",
     "My phone is about to die.",
     "Send me the photos from the game.",
-    "Let's meet at the library after school.",
-    "We should meet up before the match.",
+    "We met at the library after school.",
+    "Where do you live these days, grandma?",
     "I'll buy you a snack at lunch.",
     "I got a gift card for my birthday.",
     "My parents don't get the new game either.",
@@ -175,6 +180,15 @@ NEAR_MISSES = [
     "Which class are you in for science?",
     "My dad will pick us up after the game.",
     "We will meet you at the gate.",
+]
+
+# Near misses with a meeting intent: harmless alone, but a meeting intent and a place anywhere in
+# one text are a meeting arrangement (the thread may be many messages), so these are not mixed
+# into the generated benign text.
+NEAR_MISSES_ALONE = [
+    "We should meet up before the match.",
+    "Let's meet up sometime.",
+    "Can we hang out?",
 ]
 
 # Look-alikes whose upper- and lower-case forms both read as the same Latin letter.
@@ -285,7 +299,7 @@ def place(prefix: str, phrase: str, suffix: str) -> tuple[str, int, int]:
 # --- Loading the default families -------------------------------------------------------------
 
 
-def test_default_families_are_the_seven_documented_ones() -> None:
+def test_default_families_are_the_eight_documented_ones() -> None:
     families = default_families()
     assert {f.name for f in families} == FAMILY_NAMES
     for fam in families:
@@ -299,10 +313,12 @@ def test_default_families_are_loaded_once() -> None:
     assert default_families() is default_families()
 
 
-def test_only_sextortion_requires_a_combination() -> None:
-    required = {f.name: f.requires_all for f in default_families()}
-    assert required.pop("sextortion") == ("threat", "demand")
-    assert set(required.values()) == {()}
+def test_the_combination_families_and_what_they_require() -> None:
+    required = {f.name: (f.requires_all, f.requires_any) for f in default_families()}
+    assert required.pop("sextortion") == (("threat", "demand"), ())
+    assert required.pop("self_harm_plan") == (("intent",), ("time", "method", "farewell"))
+    assert required.pop("meeting_arrangement") == ((), ("place", "time", "ask_location"))
+    assert set(required.values()) == {((), ())}
 
 
 # --- Matching and spans -------------------------------------------------------------------------
@@ -353,12 +369,51 @@ def test_sextortion_needs_both_a_threat_and_a_demand() -> None:
 
 
 def test_weak_groups_combine_by_noisy_or() -> None:
-    weak = analyze("let's meet after school")
-    assert weak.score("meeting_arrangement").score == pytest.approx(0.45)
+    weak = analyze("where do you live?")
+    assert weak.score("meeting_arrangement").score == pytest.approx(0.4)
     assert not weak.score("meeting_arrangement").triggered
-    combined = analyze("let's meet after school. where do you live?")
-    assert combined.score("meeting_arrangement").score == pytest.approx(1 - 0.55 * 0.5)
+    combined = analyze("let's meet up. where do you live?")
+    assert combined.score("meeting_arrangement").groups == ("intent", "ask_location")
+    assert combined.score("meeting_arrangement").score == pytest.approx(1 - 0.52 * 0.6)
     assert combined.score("meeting_arrangement").triggered
+
+
+def test_requires_any_caps_a_family_missing_all_of_its_groups() -> None:
+    # An intent and exclusivity, but no place, time or location ask: reported, capped.
+    result = analyze("let's meet up, come alone")
+    meeting = result.score("meeting_arrangement")
+    assert meeting.groups == ("intent", "exclusivity")
+    assert meeting.score == pytest.approx(meeting.threshold / 2)
+    assert not meeting.triggered
+    with_place = analyze("let's meet up at the station, come alone").score("meeting_arrangement")
+    assert with_place.score == pytest.approx(1 - 0.52 * 0.95 * 0.65)
+    assert with_place.triggered
+
+
+def test_time_spans_match_the_time_group_and_become_indicators() -> None:
+    text = "i want to die. tonight"
+    without = analyze(text)
+    assert without.score("self_harm_plan").groups == ("intent",)
+    assert not without.score("self_harm_plan").triggered
+    result = analyze(text, time_spans=[(15, 22)])
+    plan = result.score("self_harm_plan")
+    assert plan.groups == ("intent", "time")
+    assert plan.score == pytest.approx(1 - 0.55 * 0.7)
+    assert plan.triggered
+    times = [i for i in result.indicators if i.group == "time"]
+    assert [(i.family, i.text, i.span, i.phrase_id) for i in times] == [
+        ("meeting_arrangement", "tonight", (15, 22), "meeting_arrangement.time.time"),
+        ("self_harm_plan", "tonight", (15, 22), "self_harm_plan.time.time"),
+    ]
+    # A time alone never makes a meeting or a plan.
+    alone = analyze("see you tonight", time_spans=[(8, 15)])
+    assert alone.triggered == ()
+
+
+@pytest.mark.parametrize("span", [(0, 0), (5, 3), (-1, 2), (0, 99)])
+def test_time_spans_outside_the_text_are_refused(span: tuple[int, int]) -> None:
+    with pytest.raises(ValueError, match="outside"):
+        analyze("see you tonight", time_spans=[span])
 
 
 def test_a_group_counts_once_however_often_it_matches() -> None:
@@ -599,6 +654,11 @@ def field_error(tmp_path: Path, text: str, name: str = "bad") -> FamilyFileError
         ("threshold: 0.5", "threshold: 0.5\nrequires_all: [ask, ask]", "requires_all", "twice"),
         ("  - name: ask", "  - name: ask\n    name: asked", "line 6", "duplicate key 'name'"),
         ("  - name: ask", "  - name: 12", "groups[0].name", "lower-case identifier"),
+        ("threshold: 0.5", "threshold: 0.5\nrequires_any: [ask, tell]", "requires_any[1]", "tell"),
+        ("threshold: 0.5", "threshold: 0.5\nrequires_any: []", "requires_any", "non-empty"),
+        ("threshold: 0.5", "threshold: 0.5\nrequires_any: [ask, ask]", "requires_any", "twice"),
+        ("    weight: 0.6", "    weight: 0.6\n    time: true", "groups[0].phrases", "time group"),
+        ("    weight: 0.6", "    weight: 0.6\n    time: false", "groups[0].time", "must be true"),
     ],
 )
 def test_family_file_validation_names_the_field(
@@ -609,6 +669,14 @@ def test_family_file_validation_names_the_field(
     error = field_error(tmp_path, text.replace(old, new, 1))
     assert error.field.endswith(field)
     assert message.replace("twice", "more than once") in error.message
+
+
+def test_a_time_group_has_no_phrases(tmp_path: Path) -> None:
+    text = VALID_FAMILY.format(name="timed") + "  - name: when\n    weight: 0.3\n    time: true\n"
+    fam = load_family_file(write(tmp_path, "timed", text))
+    assert [(g.name, g.time, g.phrases) for g in fam.groups][1] == ("when", True, ())
+    result = analyze("what is your favourite colour tomorrow", [fam], time_spans=[(30, 38)])
+    assert result.score("timed").groups == ("ask", "when")
 
 
 def test_duplicate_group_names_are_rejected(tmp_path: Path) -> None:
@@ -688,7 +756,7 @@ def test_benign_text_triggers_no_family(text: str) -> None:
     assert result.triggered == (), [(i.family, i.text) for i in result.indicators]
 
 
-@pytest.mark.parametrize("sentence", NEAR_MISSES)
+@pytest.mark.parametrize("sentence", NEAR_MISSES + NEAR_MISSES_ALONE)
 def test_near_miss_sentences_stay_below_threshold(sentence: str) -> None:
     assert analyze(sentence).triggered == ()
 

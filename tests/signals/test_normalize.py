@@ -250,3 +250,45 @@ def test_every_normalised_word_comes_from_a_word_in_the_original(text: str) -> N
     for match in re.finditer(r"\S+", norm.text):
         original = norm.original_text(match.start(), match.end())
         assert re.search(r"[A-Za-z0-9@$]", original), (match.group(), original)
+
+
+# --- Chinese ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我们见面吧", "我 们 见 面 吧"),
+        ("今晚8点在车站", "今 晚 8 点 在 车 站"),
+        ("别告诉你爸妈!!", "别 告 诉 你 爸 妈"),
+        ("秘密s e c r e t好", "秘 密 secret 好"),
+        # Spaced-out letters must not glue to a Han character beside them.
+        ("a我b c d", "a 我 bcd"),
+        ("我 们  见", "我 们 见"),
+        ("\U0001f92b秘密", "secret 秘 密"),
+        ("\uf900\u4e00", "\u8c48 \u4e00"),  # A compatibility ideograph becomes the unified one.
+    ],
+)
+def test_each_han_character_is_a_word(text: str, expected: str) -> None:
+    assert normalize(text).text == expected
+
+
+def test_han_spans_map_back_to_the_original_characters() -> None:
+    text = "好的\uff0c我们今晚见面吧"  # With a fullwidth comma.
+    norm = normalize(text)
+    start = norm.text.index("见 面")
+    assert norm.original_span(start, start + 3) == (text.index("见面"), text.index("见面") + 2)
+    for i, char in enumerate(norm.text):
+        if char != " ":
+            assert norm.original_text(i, i + 1) == char
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("我们见面吧今晚车站 s e1c.r,t!\U0001f92b"), max_size=40))
+def test_han_text_spans_stay_within_the_original(text: str) -> None:
+    norm = normalize(text)
+    assert "  " not in norm.text
+    assert len(norm.starts) == len(norm.ends) == len(norm.text)
+    assert list(norm.starts) == sorted(norm.starts)
+    assert list(norm.ends) == sorted(norm.ends)
+    assert all(0 <= a < b <= len(text) for a, b in zip(norm.starts, norm.ends, strict=True))

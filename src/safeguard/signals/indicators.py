@@ -9,7 +9,7 @@ import importlib.resources
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Final, TypedDict
@@ -18,6 +18,7 @@ from safeguard.signals.normalize import normalize, word_key, word_pattern
 from safeguard.signals.safe_yaml import YamlRefused, load_untrusted_yaml
 
 __all__ = [
+    "TIME_PHRASE",
     "Family",
     "FamilyFileError",
     "FamilyScore",
@@ -31,14 +32,22 @@ __all__ = [
     "default_families",
     "load_families",
     "load_family_file",
+    "merge_families",
+    "packaged_language_families",
+    "packaged_languages",
     "parse_family",
 ]
 
 # Names become keys in the triage context (signals.<family>.score), so they must be identifiers.
 _NAME: Final = re.compile(r"[a-z][a-z0-9_]*")
-_FAMILY_KEYS: Final = frozenset({"name", "description", "threshold", "groups", "requires_all"})
+_FAMILY_KEYS: Final = frozenset(
+    {"name", "description", "threshold", "groups", "requires_all", "requires_any"}
+)
 _FAMILY_REQUIRED: Final = ("name", "description", "threshold", "groups")
-_GROUP_KEYS: Final = frozenset({"name", "weight", "phrases"})
+_GROUP_KEYS: Final = frozenset({"name", "weight", "phrases", "time"})
+_GROUP_REQUIRED: Final = ("name", "weight", "phrases")
+# A language directory under families/ is named by its ISO 639-1 code.
+_LANGUAGE_DIR: Final = re.compile(r"[a-z]{2}")
 # A family file is a few kilobytes of phrases; a larger one is a mistake or an attack.
 MAX_FAMILY_BYTES: Final = 256 * 1024
 # "..." in a phrase stands for up to this many arbitrary words.
@@ -207,6 +216,9 @@ class PhraseGroup:
     name: str
     weight: float
     phrases: tuple[Phrase, ...]
+    # A time group has no phrases: it matches when the caller found a time expression in the
+    # text (analyze's time_spans), and each expression becomes one of its indicators.
+    time: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +231,8 @@ class Family:
     source: str
     # SHA-256 of the family file, so a triage result can record which version produced it.
     digest: str
+    # At least one of these groups must match for the family to trigger (besides requires_all).
+    requires_any: tuple[str, ...] = ()
 
 
 def _check_keys(
@@ -258,9 +272,18 @@ def _parse_group(
     at = f"groups[{index}]"
     if not isinstance(data, dict):
         raise FamilyFileError(source, at, "must be a mapping with name, weight and phrases")
-    _check_keys(data, _GROUP_KEYS, ("name", "weight", "phrases"), source, at)
+    is_time = "time" in data
+    _check_keys(data, _GROUP_KEYS, ("name", "weight") if is_time else _GROUP_REQUIRED, source, at)
     name = _check_name(data["name"], source, f"{at}.name")
     weight = _check_fraction(data["weight"], source, f"{at}.weight")
+    if is_time:
+        if data["time"] is not True:
+            raise FamilyFileError(source, f"{at}.time", f"must be true, got {data['time']!r}")
+        if "phrases" in data:
+            raise FamilyFileError(
+                source, f"{at}.phrases", "a time group matches time expressions, not phrases"
+            )
+        return PhraseGroup(name=name, weight=weight, phrases=(), time=True)
     raw_phrases = data["phrases"]
     if not isinstance(raw_phrases, list) or not raw_phrases:
         raise FamilyFileError(source, f"{at}.phrases", "must be a non-empty list of phrases")
@@ -285,6 +308,22 @@ def _parse_group(
             )
         )
     return PhraseGroup(name=name, weight=weight, phrases=tuple(phrases))
+
+
+def _group_list(
+    data: Mapping[Any, Any], key: str, names: AbstractSet[str], source: str
+) -> tuple[str, ...]:
+    if key not in data:
+        return ()
+    raw = data[key]
+    if not isinstance(raw, list) or not raw:
+        raise FamilyFileError(source, key, "must be a non-empty list of group names")
+    for k, required in enumerate(raw):
+        if required not in names:
+            raise FamilyFileError(source, f"{key}[{k}]", f"no group named {required!r}")
+    if len(set(raw)) != len(raw):
+        raise FamilyFileError(source, key, "lists a group more than once")
+    return tuple(raw)
 
 
 def parse_family(
@@ -317,24 +356,16 @@ def parse_family(
                 source, f"groups[{index}].name", f"duplicate group name {group.name!r}"
             )
         groups.append(group)
-    requires_all: tuple[str, ...] = ()
-    if "requires_all" in data:
-        raw_required = data["requires_all"]
-        if not isinstance(raw_required, list) or not raw_required:
-            raise FamilyFileError(source, "requires_all", "must be a non-empty list of group names")
-        names = {g.name for g in groups}
-        for k, required in enumerate(raw_required):
-            if required not in names:
-                raise FamilyFileError(source, f"requires_all[{k}]", f"no group named {required!r}")
-        if len(set(raw_required)) != len(raw_required):
-            raise FamilyFileError(source, "requires_all", "lists a group more than once")
-        requires_all = tuple(raw_required)
+    names = {g.name for g in groups}
+    requires_all = _group_list(data, "requires_all", names, source)
+    requires_any = _group_list(data, "requires_any", names, source)
     return Family(
         name=name,
         description=description.strip(),
         threshold=threshold,
         groups=tuple(groups),
         requires_all=requires_all,
+        requires_any=requires_any,
         source=source,
         digest=digest,
     )
@@ -393,24 +424,115 @@ def load_families(directory: str | Path, *, extend_defaults: bool = False) -> tu
     return tuple(merged + list(overrides.values()))
 
 
-@cache
-def default_families() -> tuple[Family, ...]:
-    """The families shipped in safeguard/signals/families, loaded and compiled once."""
-    root = importlib.resources.files("safeguard.signals").joinpath("families")
+def _packaged(*parts: str) -> tuple[Family, ...]:
+    root = importlib.resources.files("safeguard.signals").joinpath("families", *parts)
     entries = sorted(
-        (entry for entry in root.iterdir() if entry.name.endswith(".yaml")),
+        (entry for entry in root.iterdir() if entry.name.endswith(".yaml") and entry.is_file()),
         key=lambda entry: entry.name,
     )
+    prefix = "/".join(("safeguard/signals/families", *parts))
     return _check_unique(
         [
             _load_bytes(
                 entry.read_bytes(),
-                source=f"safeguard/signals/families/{entry.name}",
+                source=f"{prefix}/{entry.name}",
                 stem=entry.name.removesuffix(".yaml"),
             )
             for entry in entries
         ]
     )
+
+
+@cache
+def default_families() -> tuple[Family, ...]:
+    """The families shipped in safeguard/signals/families, loaded and compiled once."""
+    return _packaged()
+
+
+@cache
+def packaged_languages() -> frozenset[str]:
+    """Languages with a directory of families shipped beside the English ones."""
+    root = importlib.resources.files("safeguard.signals").joinpath("families")
+    return frozenset(
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_dir() and _LANGUAGE_DIR.fullmatch(entry.name) is not None
+    )
+
+
+@cache
+def packaged_language_families(language: str) -> tuple[Family, ...]:
+    """The families shipped in safeguard/signals/families/<language>, on their own (not merged)."""
+    if language not in packaged_languages():
+        raise KeyError(language)
+    return _packaged(language)
+
+
+def _merge_one(base: Family, extra: Family, tag: str) -> Family:
+    # The language file repeats the English structure so it stays loadable and testable on its
+    # own; a difference would make the merged family behave unlike either file, so refuse it.
+    for key in ("threshold", "requires_all", "requires_any"):
+        want, got = getattr(base, key), getattr(extra, key)
+        if got != want:
+            raise FamilyFileError(
+                extra.source, key, f"must equal {want!r} as in {base.source}, got {got!r}"
+            )
+    extra_groups = {group.name: group for group in extra.groups}
+    groups: list[PhraseGroup] = []
+    for group in base.groups:
+        more = extra_groups.pop(group.name, None)
+        if more is None:
+            groups.append(group)
+            continue
+        if (more.weight, more.time) != (group.weight, group.time):
+            raise FamilyFileError(
+                extra.source,
+                f"groups.{group.name}",
+                f"must have the weight and kind of the group in {base.source}",
+            )
+        known = {phrase.matcher.pattern: phrase.id for phrase in group.phrases}
+        added: list[Phrase] = []
+        for phrase in more.phrases:
+            if phrase.matcher.pattern in known:
+                raise FamilyFileError(
+                    extra.source,
+                    phrase.id,
+                    f"duplicate of {known[phrase.matcher.pattern]} after normalisation",
+                )
+            position = phrase.id.rsplit(".", 1)[1]
+            added.append(replace(phrase, id=f"{base.name}.{group.name}.{tag}.{position}"))
+        groups.append(replace(group, phrases=group.phrases + tuple(added)))
+    for group in extra_groups.values():
+        groups.append(
+            replace(
+                group,
+                phrases=tuple(
+                    replace(p, id=f"{base.name}.{group.name}.{tag}.{p.id.rsplit('.', 1)[1]}")
+                    for p in group.phrases
+                ),
+            )
+        )
+    digest = hashlib.sha256(f"{base.digest}+{extra.digest}".encode()).hexdigest()
+    return replace(
+        base, groups=tuple(groups), source=f"{base.source} + {extra.source}", digest=digest
+    )
+
+
+def merge_families(
+    base: Sequence[Family], extra: Sequence[Family], *, tag: str
+) -> tuple[Family, ...]:
+    """Base families with another set's merged in: a family of the same name gains the other's
+    phrases (groups matched by name, new groups appended), and new families are appended.
+
+    Merged phrases get the id `<family>.<group>.<tag>.<position>`, so the ids of the base
+    stay as they are and a language's ids stay stable when English phrases are added.
+    """
+    by_name = {family.name: family for family in _check_unique(list(extra))}
+    merged = [
+        _merge_one(family, by_name.pop(family.name), tag) if family.name in by_name else family
+        for family in _check_unique(list(base))
+    ]
+    return tuple(merged + list(by_name.values()))
 
 
 # --- Analysis --------------------------------------------------------------------------------
@@ -515,16 +637,42 @@ def _family_score(family: Family, matched: Sequence[str]) -> float:
         if group.name in matched:
             remaining *= 1.0 - group.weight
     score = 1.0 - remaining
-    if family.requires_all and not all(name in matched for name in family.requires_all):
-        # A combination family (a threat and a demand) is reported but cannot trigger on one part.
+    missing_all = family.requires_all and not all(name in matched for name in family.requires_all)
+    missing_any = family.requires_any and not any(name in matched for name in family.requires_any)
+    if missing_all or missing_any:
+        # A combination family (a threat and a demand, an intent and a place or a time) is
+        # reported but cannot trigger on one part.
         score = min(score, family.threshold / 2)
     # Rounding keeps a single group of weight equal to the threshold from missing it by 1e-16.
     return round(score, 6)
 
 
-def analyze(text: str, families: Sequence[Family] | None = None) -> SignalResult:
-    """Find indicator phrases in text and score each family; default families if none given."""
+TIME_PHRASE: Final = "<time expression>"
+
+
+def _check_spans(text: str, spans: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    for start, end in spans:
+        if not 0 <= start < end <= len(text):
+            raise ValueError(
+                f"time span ({start}, {end}) is empty or outside a text of {len(text)}"
+            )
+    return tuple(sorted(set(spans)))
+
+
+def analyze(
+    text: str,
+    families: Sequence[Family] | None = None,
+    *,
+    time_spans: Sequence[tuple[int, int]] = (),
+) -> SignalResult:
+    """Find indicator phrases in text and score each family; default families if none given.
+
+    `time_spans` are the (start, end) spans of the time expressions found in text (see
+    safeguard.signals.temporal); a family's time group matches when there is at least one, and
+    each becomes an indicator of that group.
+    """
     chosen = default_families() if families is None else _check_unique(list(families))
+    spans = _check_spans(text, time_spans)
     normalised = normalize(text)
     # The trailing space lets every compiled word end with a space, including the last one.
     haystack = normalised.text + " "
@@ -534,8 +682,27 @@ def analyze(text: str, families: Sequence[Family] | None = None) -> SignalResult
     for family in chosen:
         matched: list[str] = []
         for group in family.groups:
+            if group.time:
+                for start, end in spans:
+                    indicators.append(
+                        Indicator(
+                            family=family.name,
+                            group=group.name,
+                            phrase_id=f"{family.name}.{group.name}.time",
+                            phrase=TIME_PHRASE,
+                            text=text[start:end],
+                            start=start,
+                            end=end,
+                        )
+                    )
+                if spans:
+                    matched.append(group.name)
+                continue
             for phrase in group.phrases:
-                if not phrase.may_match(keys):
+                # Phrase.may_match, inlined: this loop runs for every phrase of every family,
+                # and most phrases already miss their first word.
+                needs = phrase.needs
+                if (needs and needs[0].isdisjoint(keys)) or not phrase.may_match(keys):
                     continue
                 for match in phrase.matcher.finditer(haystack):
                     start, end = normalised.original_span(match.start(), match.end() - 1)

@@ -272,6 +272,12 @@ class _Buffer:
 
 _EMIT, _EXTEND, _DROP = 0, 1, 2
 
+# Han characters (CJK unified ideographs, their extensions and compatibility forms). Chinese is
+# written without spaces, so each one becomes a word of its own: a phrase "见 面" then matches
+# "我们见面吧" at word boundaries, and spans still point at the original characters.
+_HAN_CHARS: Final = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+_HAN: Final = re.compile(f"[{_HAN_CHARS}]")
+
 
 @lru_cache(maxsize=8192)
 def _fold_char(char: str) -> tuple[str, int]:
@@ -294,10 +300,15 @@ def _fold_char(char: str) -> tuple[str, int]:
             for base in unicodedata.normalize("NFD", folded):
                 if not unicodedata.combining(base):
                     out.append(CONFUSABLES.get(base, base))
-    return "".join(out), _EMIT
+    folded_char = "".join(out)
+    if _HAN.fullmatch(folded_char):
+        return f" {folded_char} ", _EMIT
+    return folded_char, _EMIT
 
 
-_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
+# A run of common Han characters is folded at once (NFKC and case folding leave them alone);
+# any other non-ASCII character is folded on its own.
+_NON_ASCII: Final = re.compile(r"[\u4e00-\u9fff]{2,}|[^\x00-\x7f]")
 
 
 def _fold(text: str) -> _Buffer:
@@ -309,13 +320,30 @@ def _fold(text: str) -> _Buffer:
     ends: list[int] = []
     pos = 0
     for match in _NON_ASCII.finditer(text):
-        k = match.start()
+        k, stop = match.span()
         if pos < k:
             parts.append(text[pos:k].lower())
             starts.extend(range(pos, k))
             ends.extend(range(pos + 1, k + 1))
+        if stop - k > 1:
+            # Each Han character of the run becomes a word followed by a space.
+            if not (parts and parts[-1].endswith(" ")):
+                parts.append(" ")
+                starts.append(k)
+                ends.append(k + 1)
+            parts.append(" ".join(match.group()) + " ")
+            for i in range(k, stop):
+                starts.extend((i, i))
+                ends.extend((i + 1, i + 1))
+            pos = stop
+            continue
         folded, kind = _fold_char(text[k])
         if kind == _EMIT:
+            # Han characters and emoji words come with a space on each side; dropping the leading
+            # one after a space keeps a run of Han text from becoming a run of double spaces,
+            # which the punctuation step would then rewrite one by one.
+            if folded.startswith(" ") and parts and parts[-1].endswith(" "):
+                folded = folded[1:]
             parts.append(folded)
             starts.extend([k] * len(folded))
             ends.extend([k + 1] * len(folded))
@@ -336,6 +364,9 @@ def _fold(text: str) -> _Buffer:
 _WORD_BEFORE: Final = r"(?<![^\W_])(?<![@$])"
 _WORD_AFTER: Final = r"(?![^\W_])(?![@$])"
 _CHAR: Final = r"(?:[^\W_]|[@$])"
+# A character that can be part of a spaced-out word: Han characters are words of their own and
+# are already separated by spaces, which must not glue them to each other or to Latin letters.
+_SPACED_CHAR: Final = rf"(?:(?![{_HAN_CHARS}])[^\W_]|[@$])"
 _SEPARATOR_CHARS: Final = r".\-_*~|/\\\u00b7\u2022+"
 
 # Each pattern below starts with a character class where it can, so the regex engine scans for
@@ -345,14 +376,14 @@ _APOSTROPHE: Final = re.compile(rf"['\u2018\u2019\u02bc`](?<={_CHAR}.)(?={_CHAR}
 # Two single characters with a separator between them: cheap to find, and rare enough in
 # ordinary text that the full pattern below rarely has to run.
 _MAYBE_SPACED_OUT: Final = re.compile(
-    rf"[ {_SEPARATOR_CHARS}](?<=(?<![^\W_])(?<![@$]){_CHAR}.){_CHAR}{_WORD_AFTER}"
+    rf"[ {_SEPARATOR_CHARS}](?<=(?<![^\W_])(?<![@$]){_SPACED_CHAR}.){_SPACED_CHAR}{_WORD_AFTER}"
 )
 # Single characters separated by punctuation ("s.e.c.r.e.t", "s-e-c-r-e-t"; two or more) or by
 # single spaces ("s e c r e t"; three or more, because "a" and "i" are real one-letter words).
 # Two spaces end a spaced-out word.
 _SPACED_OUT: Final = re.compile(
-    rf"{_WORD_BEFORE}{_CHAR}(?:[{_SEPARATOR_CHARS}]{_CHAR}{_WORD_AFTER})+"
-    rf"|{_WORD_BEFORE}{_CHAR}(?: {_CHAR}{_WORD_AFTER}){{2,}}"
+    rf"{_WORD_BEFORE}{_SPACED_CHAR}(?:[{_SEPARATOR_CHARS}]{_SPACED_CHAR}{_WORD_AFTER})+"
+    rf"|{_WORD_BEFORE}{_SPACED_CHAR}(?: {_SPACED_CHAR}{_WORD_AFTER}){{2,}}"
 )
 
 # A token that contains a digit or leet symbol somewhere; it is decoded only if it also has a
