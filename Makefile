@@ -37,6 +37,7 @@ typecheck: $(STAMP)
 		src/safeguard/cases/workflow.py src/safeguard/cases/clock.py src/safeguard/accounts/permissions.py \
 		src/safeguard/accounts/permission_text.py src/safeguard/review/live.py \
 		src/safeguard/config/env.py src/safeguard/triage/policy.py src/safeguard/triage/context.py \
+		src/safeguard/triage/history.py src/safeguard/intake/sources.py \
 		src/safeguard/matching/index.py src/safeguard/matching/signal_types.py \
 		src/safeguard/matching/video.py src/safeguard/matching/video_signal.py \
 		src/safeguard/matching/formats.py src/safeguard/matching/scanfiles.py \

@@ -36,6 +36,8 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/cases/{case_id}/priority"): frozenset({R.LEAD}),
     ("GET", "/triage/policy"): frozenset({R.SPECIALIST, R.LEAD, R.ADMIN}),
     ("PUT", "/triage/policy"): frozenset({R.ADMIN}),
+    ("POST", "/triage/policies/{version}/shadow"): frozenset({R.ADMIN}),
+    ("POST", "/triage/policies/{version}/promote"): frozenset({R.ADMIN}),
     ("POST", "/triage/explain"): frozenset({R.SPECIALIST, R.LEAD, R.ADMIN}),
     ("GET", "/pages"): frozenset({R.SPECIALIST, R.LEAD}),
     ("POST", "/pages/{page_id}/ack"): frozenset({R.SPECIALIST, R.LEAD}),

@@ -114,7 +114,7 @@ def test_a_policy_with_the_longest_version_is_activated_and_audited_under_it(
 ) -> None:
     admin = api_for(Role.ADMIN)
     version = "v" * 100  # the longest version the policy reader accepts
-    source = default_policy_source().replace('version: "default-1"', f'version: "{version}"', 1)
+    source = default_policy_source().replace('version: "default-2"', f'version: "{version}"', 1)
     assert version in source
 
     response = admin.client.put(

@@ -62,7 +62,7 @@ def test_accepts_an_escalation_and_opens_a_case(service_api: Any) -> None:
     assert triaged.data["escalation"] == str(escalation.pk)
     assert triaged.data["priority"] == case.priority
     assert triaged.data["queue"] == case.queue
-    assert triaged.data["policy_version"] == "default-1"
+    assert triaged.data["policy_version"] == "default-2"
     assert case.priority in {"P0", "P1", "P2", "P3"}
     assert case.explanation
     assert case.first_action_due is not None

@@ -67,7 +67,7 @@ def test_every_default_family_is_present_even_when_nothing_matched() -> None:
     assert isinstance(signals, dict)
     assert sorted(signals) == sorted(FAMILIES)
     for value in signals.values():
-        assert value == {"score": 0.0, "triggered": False}
+        assert value == {"score": 0.0, "triggered": False, "groups": []}
 
 
 def test_ages_decide_minor_flags_and_youngest_victim() -> None:
@@ -168,7 +168,7 @@ def test_signals_come_from_the_summary_and_every_content_text() -> None:
 def test_a_family_takes_its_highest_score_over_the_texts() -> None:
     payload = escalation(
         summary="where do you live",
-        content=[{"platform_id": "t", "kind": "message_thread", "text": "meet me at the park"}],
+        content=[{"platform_id": "t", "kind": "message_thread", "text": "let's meet up"}],
     )
     single = build_context(escalation(summary="where do you live"))
     context = build_context(payload)

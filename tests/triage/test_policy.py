@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from safeguard.cases.workflow import Priority
 from safeguard.intake.schemas import EscalationIn
-from safeguard.triage.context import HashMatchSummary, build_context
+from safeguard.triage.context import HashMatchSummary, SuspectFacts, build_context
 from safeguard.triage.policy import (
     GLOBAL_FUNCTIONS,
     METHOD_FUNCTIONS,
@@ -63,7 +63,11 @@ def escalation(**fields: Any) -> dict[str, Any]:
 
 
 def triage(payload: dict[str, Any], **kwargs: Any) -> TriageResult:
-    return default_policy().evaluate(build_context(payload, **kwargs), now=NOW)
+    return default_policy().evaluate(build_context(payload, now=NOW, **kwargs), now=NOW)
+
+
+def scored(label: str, score: float) -> list[dict[str, Any]]:
+    return [{"model": "vendor-x", "version": "1", "label": label, "score": score}]
 
 
 def policy_yaml(*rules: str, head: str = 'version: "t1"\n') -> str:
@@ -88,6 +92,24 @@ UNVERIFIED = HashMatchSummary(verified=False, count=2, min_distance=12)
 
 # rule name: (escalation that fires it, its extra arguments, near miss, its extra arguments)
 CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]] = {
+    "meeting_minor_soon": (
+        {"summary": "lets meet at the station tonight", "subjects": [VICTIM_15]},
+        {},
+        {"summary": "lets meet at the station tonight", "subjects": [ADULT_30]},
+        {},
+    ),
+    "self_harm_plan": (
+        {"summary": "I am going to kill myself tonight"},
+        {},
+        {"summary": "I am going to kill myself tonight", "subjects": [ADULT_30]},
+        {},
+    ),
+    "sextortion_deadline": (
+        {"summary": f"{SEXTORTION} by midnight", "subjects": [VICTIM_15]},
+        {},
+        {"summary": SEXTORTION, "subjects": [VICTIM_15]},
+        {},
+    ),
     "le_emergency_disclosure": (
         {"le": "emergency_disclosure"},
         {},
@@ -124,6 +146,30 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str,
         {"category": "trafficking"},
         {},
     ),
+    "self_harm_plan_later": (
+        {"summary": "I am going to kill myself next week"},
+        {},
+        {"summary": SELF_HARM},
+        {},
+    ),
+    "hotline_confirmed_csam": (
+        {"channel": "hotline", "category": "csam"},
+        {},
+        {"category": "csam"},
+        {},
+    ),
+    "suspect_many_children": (
+        {"category": "grooming"},
+        {"suspect": SuspectFacts(distinct_minors=3)},
+        {"category": "grooming"},
+        {"suspect": SuspectFacts(distinct_minors=2)},
+    ),
+    "classifier_self_harm": (
+        {"classifiers": scored("self_harm", 0.95)},
+        {},
+        {"classifiers": scored("self_harm", 0.5)},
+        {},
+    ),
     "self_harm_intent": (
         {"summary": SELF_HARM},
         {},
@@ -156,6 +202,18 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str,
         {"hash_match": VERIFIED},
     ),
     "unverified_hash_match": ({}, {"hash_match": UNVERIFIED}, {}, {"hash_match": VERIFIED}),
+    "classifier_abuse": (
+        {"classifiers": scored("grooming", 0.95)},
+        {},
+        {"classifiers": scored("grooming", 0.5)},
+        {},
+    ),
+    "meeting_intent_minor": (
+        {"summary": "can we meet up sometime", "subjects": [VICTIM_15]},
+        {},
+        {"summary": "can we meet up sometime", "subjects": [ADULT_30]},
+        {},
+    ),
     "secrecy": (
         {"summary": SECRECY},
         {},
@@ -217,7 +275,8 @@ def test_explanation_names_every_reason_most_urgent_first() -> None:
     assert result.priority == Priority.P0
     assert result.queue == "emergency"
     assert result.explanation.startswith(
-        "P0 because: law-enforcement emergency disclosure request; "
+        "P0 because: law-enforcement emergency disclosure request from law enforcement, "
+        "not verified; "
         "intent to self-harm stated in a sextortion context (also: "
     )
     assert "intent to self-harm stated or reported" in result.explanation
@@ -254,7 +313,7 @@ def test_grooming_indicators_route_to_grooming_at_p2() -> None:
 
 def test_default_policy_text_is_the_compiled_one() -> None:
     assert compile_policy(default_policy_text()).digest == default_policy().digest
-    assert default_policy().version == "default-1"
+    assert default_policy().version == "default-2"
 
 
 # --- Combining matches ---------------------------------------------------------------------------
@@ -395,7 +454,9 @@ def test_to_json_has_exactly_the_documented_shape() -> None:
         "rules_matched",
         "policy_version",
         "tags",
+        "reasons",
     ]
+    assert list(data["reasons"]) == ["imminence", "source", "suspect", "languages", "classifiers"]
     assert data["priority"] == "P0"
     assert data["queue"] == "emergency"
     assert data["deadlines"] == {
@@ -403,7 +464,7 @@ def test_to_json_has_exactly_the_documented_shape() -> None:
         "warn": "2026-03-02T09:41:15Z",
     }
     assert data["rules_matched"] == ["le_emergency_disclosure"]
-    assert data["policy_version"] == "default-1"
+    assert data["policy_version"] == "default-2"
     assert data["tags"] == ["emergency-disclosure", "law-enforcement"]
     assert json.loads(json.dumps(data)) == data
     for moment in data["deadlines"].values():

@@ -40,7 +40,7 @@ def _laughs(levels: int = 9) -> str:
 
 
 def _valid(version: str) -> str:
-    return default_policy_source().replace('version: "default-1"', f'version: "{version}"')
+    return default_policy_source().replace('version: "default-2"', f'version: "{version}"')
 
 
 HOSTILE = [
@@ -92,7 +92,7 @@ def test_a_hostile_policy_is_refused_fast_and_changes_nothing(
     assert elapsed < 1.0, f"{name} took {elapsed:.2f} s"
     assert not TriagePolicy.objects.exists()
     assert last_seq() == events
-    assert admin.get(URL).json()["version"] == "default-1"
+    assert admin.get(URL).json()["version"] == "default-2"
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ def test_intake_answers_with_priority_deadlines_and_explanation(service_api: Api
     assert due is not None
     assert timedelta(minutes=14) < due - before <= timedelta(minutes=15, seconds=5)
     record = TriageRecord.objects.get()
-    assert record.policy_version == "default-1"
+    assert record.policy_version == "default-2"
     assert "imminent_danger" in record.rules_matched
     assert case_of(body).queue == "emergency"
 
@@ -228,7 +228,7 @@ BAD_POLICIES = [
 
 
 def _policy(version: str, extra_rule: str = "") -> str:
-    source = default_policy_source().replace('version: "default-1"', f'version: "{version}"')
+    source = default_policy_source().replace('version: "default-2"', f'version: "{version}"')
     return source.rstrip("\n") + "\n\n" + extra_rule
 
 
@@ -250,7 +250,7 @@ def test_a_bad_policy_is_rejected_with_the_rule_name_and_changes_nothing(
     assert mentions in response.json()["detail"]
     assert not TriagePolicy.objects.exists()
     assert last_seq() == before
-    assert admin.get("/api/v1/triage/policy").json()["version"] == "default-1"
+    assert admin.get("/api/v1/triage/policy").json()["version"] == "default-2"
 
 
 def test_a_new_policy_takes_effect_without_a_deploy(api_for: Any, service_api: ApiClient) -> None:
@@ -310,6 +310,7 @@ def test_triage_explain_works_in_a_fresh_checkout_without_a_database(tmp_path: P
         "rules_matched",
         "policy_version",
         "tags",
+        "reasons",
     }
     assert result["priority"] == "P0"
     assert "le_emergency_disclosure" in result["rules_matched"]

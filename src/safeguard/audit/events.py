@@ -25,6 +25,11 @@ class AuditEventType(StrEnum):
     READ_GRANT_REVOKED = "read_grant.revoked"
     QUEUE_SAVED = "queue.saved"
     POLICY_ACTIVATED = "policy.activated"
+    # The triage policy lifecycle (triage/lifecycle.py): a version uploaded as a draft, made the
+    # shadow evaluated beside the live one, and promoted to live with a reason.
+    POLICY_UPLOADED = "policy.uploaded"
+    POLICY_SHADOWED = "policy.shadowed"
+    POLICY_PROMOTED = "policy.promoted"
     # Playbooks (cases/playbooks.py): a version activated, a step ticked on a case, and a lead
     # closing a case with required steps unticked.
     PLAYBOOK_ACTIVATED = "playbook.activated"

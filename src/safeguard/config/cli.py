@@ -38,6 +38,17 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(f"safeguard: configuration error: {exc}\n")
         raise SystemExit(2) from None
 
+    if args[:2] in (["triage", "backtest"], ["triage", "diff"], ["triage", "policy"]):
+        # Beside `triage explain`, but these use the database: settings are loaded above.
+        from safeguard.triage import backtest, policy_cli
+
+        commands = {
+            "backtest": backtest.backtest_main,
+            "diff": backtest.diff_main,
+            "policy": policy_cli.main,
+        }
+        raise SystemExit(commands[args[1]](args[2:]))
+
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["safeguard", *args])

@@ -7,8 +7,14 @@ from importlib import resources
 
 from safeguard.config.demo_data import demo_escalations
 from safeguard.intake.schemas import EscalationIn
-from safeguard.triage.context import build_context
+from safeguard.intake.sources import source_of
+from safeguard.triage.context import SourceFacts, build_context
 from safeguard.triage.policy import compile_policy
+
+
+def _source(escalation: EscalationIn) -> tuple[str, bool]:
+    kind, verified = source_of(escalation, le_partner=False)
+    return kind.value, verified
 
 
 def demo_table_markdown() -> str:
@@ -28,6 +34,8 @@ def demo_table_markdown() -> str:
             case_escalations=len(earlier) + 1,
             case_categories=[category for category, _ in earlier],
             case_signals=[s for _, triggered in earlier for s in triggered],
+            now=now,
+            source=SourceFacts(*_source(escalation)),
         )
         result = policy.evaluate(context, now=now)
         entry = (

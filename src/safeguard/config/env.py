@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class Mode(StrEnum):
@@ -57,6 +58,7 @@ class Config:
     email_host: str
     email_port: int
     platform: str
+    platform_time_zone: str
 
 
 def _read_mode(env: dict[str, str]) -> Mode:
@@ -204,6 +206,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         email_host=env.get("SAFEGUARD_SMTP_HOST", "localhost"),
         email_port=_port(env.get("SAFEGUARD_SMTP_PORT", "25")),
         platform=_platform(env.get("SAFEGUARD_PLATFORM", DEFAULT_PLATFORM)),
+        platform_time_zone=_time_zone(env.get("SAFEGUARD_PLATFORM_TIME_ZONE", "UTC")),
     )
 
 
@@ -232,6 +235,19 @@ def _platform(raw: str) -> str:
         raise ConfigurationError(
             f"SAFEGUARD_PLATFORM={raw!r} must be 1-64 lowercase letters, digits, '.', '_' or '-'."
         )
+    return name
+
+
+def _time_zone(raw: str) -> str:
+    """The zone triage reads "tonight" in when no victim's country is known (IANA name)."""
+    name = raw.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"SAFEGUARD_PLATFORM_TIME_ZONE={raw!r} is not an IANA time zone such as "
+            "'Europe/London' or 'UTC'."
+        ) from None
     return name
 
 

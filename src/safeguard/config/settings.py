@@ -27,6 +27,7 @@ SAFEGUARD_MAX_MEDIA_BYTES = CONFIG.max_media_bytes
 # The host platform that service accounts belong to unless created for another; its content ids
 # are its own, and only its service accounts may describe or upload that content.
 SAFEGUARD_PLATFORM = CONFIG.platform
+SAFEGUARD_PLATFORM_TIME_ZONE = CONFIG.platform_time_zone
 # Until the rota lands, on-call is an ordered list of usernames; a P0 pages the first, and an
 # unacknowledged page pages the next one and the lead.
 SAFEGUARD_ONCALL = CONFIG.oncall

@@ -44,6 +44,10 @@ class Escalation(models.Model):
     payload = models.JSONField()
     # The digest tells an honest retry (same payload) from a reused key (different payload).
     payload_sha256 = models.CharField(max_length=64)
+    # Where it came from and whether the caller was verified, as known at intake (SourceKind);
+    # triage reads these and never the caller's account, which lives in a layer it must not ask.
+    source_kind = models.CharField(max_length=32, default="", blank=True)
+    source_verified = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

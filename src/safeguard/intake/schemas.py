@@ -20,7 +20,14 @@ from pydantic import (
 )
 
 from safeguard.core.fields import IDENTIFIER, STORABLE, ApiIn, Choice, Timestamp
-from safeguard.intake.enums import Category, Channel, ContentKind, LERequestType, SubjectRole
+from safeguard.intake.enums import (
+    Category,
+    Channel,
+    ContentKind,
+    LERequestType,
+    ReporterKind,
+    SubjectRole,
+)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
@@ -80,10 +87,27 @@ class SubjectIn(_Strict):
     country: CountryCode | None = None
 
 
+MessageText = Annotated[str, Field(max_length=20_000), STORABLE]
+# Model names and versions are the platform's; labels become keys in the triage context.
+ClassifierLabel = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class MessageIn(_Strict):
+    """One message of a thread: its own time, so "tonight" is read against the day it was sent."""
+
+    sent_at: Timestamp = Field(description="ISO-8601 with a time zone offset")
+    author: PlatformId | None = Field(default=None, description="the sender's platform id")
+    text: MessageText
+
+
 class ContentIn(_Strict):
     platform_id: PlatformId
     kind: Choice[ContentKind]
     text: ContentText | None = None
+    messages: Annotated[list[MessageIn], Field(max_length=2000)] | None = Field(
+        default=None,
+        description="message_thread only: the messages in the order sent, each with its time",
+    )
     live: bool = False
     sha256: Annotated[str, Field(max_length=64)] | None = Field(
         default=None, description="lowercase hex SHA-256 of the media bytes"
@@ -102,6 +126,16 @@ class ContentIn(_Strict):
     ended_at: Timestamp | None = Field(
         default=None, description="livestream only: when the stream ended (then not live)"
     )
+
+    @field_validator("messages")
+    @classmethod
+    def _thread_only(
+        cls, value: list[MessageIn] | None, info: ValidationInfo
+    ) -> list[MessageIn] | None:
+        kind = info.data.get("kind")
+        if value is not None and kind is not None and kind is not ContentKind.MESSAGE_THREAD:
+            raise ValueError(f"is allowed only for kind 'message_thread', not {kind.value!r}")
+        return value
 
     @field_validator("stream_url", "viewer_url", "ended_at")
     @classmethod
@@ -128,7 +162,7 @@ class ContentIn(_Strict):
     @model_serializer(mode="wrap")
     def _omit_unsent_stream(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        for name in STREAM_FIELDS:
+        for name in (*STREAM_FIELDS, "messages"):
             if data.get(name) is None:
                 data.pop(name, None)
         return data
@@ -154,6 +188,28 @@ class LawEnforcementIn(_Strict):
     contact: Annotated[str, Field(min_length=1, max_length=300), IDENTIFIER]
 
 
+class ClassifierIn(_Strict):
+    """One result of the platform's own classifier. Triage may use it to prioritise, never to
+    act: no automated action follows from a score (docs/triage-policy.md)."""
+
+    model: Annotated[str, Field(min_length=1, max_length=100), IDENTIFIER]
+    version: Annotated[str, Field(min_length=1, max_length=100), IDENTIFIER]
+    label: ClassifierLabel
+    score: Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ReporterIn(_Strict):
+    """Who filed a user report, as the platform knows them."""
+
+    kind: Choice[ReporterKind]
+    name: Annotated[str, Field(min_length=1, max_length=300), IDENTIFIER] | None = Field(
+        default=None, description="a trusted flagger's registered name"
+    )
+
+
+OPTIONAL_ESCALATION_FIELDS = ("classifiers", "reporter")
+
+
 class EscalationIn(_Strict):
     channel: Choice[Channel]
     external_id: Annotated[str, Field(min_length=1, max_length=200), IDENTIFIER]
@@ -166,6 +222,27 @@ class EscalationIn(_Strict):
     content: Annotated[list[ContentIn], Field(max_length=500)] = []
     # Validated even when absent, so a law-enforcement escalation without its block is refused.
     law_enforcement: LawEnforcementIn | None = Field(default=None, validate_default=True)
+    # Left out of the stored payload when not sent, so earlier escalations keep their digest.
+    classifiers: Annotated[list[ClassifierIn], Field(max_length=100)] | None = None
+    reporter: ReporterIn | None = Field(
+        default=None, description="user reports only: who filed it (anonymous, user, flagger)"
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_unsent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in OPTIONAL_ESCALATION_FIELDS:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+    @field_validator("reporter")
+    @classmethod
+    def _reporter(cls, value: ReporterIn | None, info: ValidationInfo) -> ReporterIn | None:
+        channel = info.data.get("channel")
+        if value is not None and channel is not None and channel is not Channel.USER_REPORT:
+            raise ValueError("is allowed only when channel is 'user_report'")
+        return value
 
     @field_validator("content")
     @classmethod

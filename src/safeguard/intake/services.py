@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from safeguard.accounts.models import User
-from safeguard.accounts.permissions import Permission
+from safeguard.accounts.permissions import Permission, Role
 from safeguard.audit.chain import canonical_json
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
@@ -30,6 +30,7 @@ from safeguard.intake.models import (
     Subject,
 )
 from safeguard.intake.schemas import ContentIn, EscalationIn
+from safeguard.intake.sources import source_of
 
 
 class IntakeError(Exception):
@@ -191,12 +192,23 @@ def _conflict(content: ContentIn) -> ContentConflict:
     )
 
 
+def content_text(content: ContentIn) -> str:
+    """The text an item keeps: as sent, and for a thread sent as messages, one line per message
+    with its time (UTC) and author, so the console shows who said what when."""
+    lines = [content.text] if content.text else []
+    for message in content.messages or []:
+        when = message.sent_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        author = f" {message.author}" if message.author else ""
+        lines.append(f"[{when}]{author}: {message.text}")
+    return "\n".join(lines)
+
+
 def _describe(item: ContentItem, content: ContentIn) -> None:
     """The owner's description of its own item: the first one fixes it, a different one later
     is refused. A description another source gave first was provisional and is replaced."""
     if not item.described_by_owner:
         item.kind = content.kind.value
-        item.text = content.text or ""
+        item.text = content_text(content)
         item.live = content.live
         item.declared_sha256 = content.sha256 or ""
         item.described_by_owner = True
@@ -274,7 +286,7 @@ def _content_items(
                 platform=namespace,
                 platform_id=c.platform_id,
                 kind=c.kind.value,
-                text=c.text or "",
+                text=content_text(c),
                 live=c.live,
                 stream_url=(c.stream_url or "") if owner else "",
                 viewer_url=(c.viewer_url or "") if owner else "",
@@ -315,8 +327,11 @@ def _accept(
     platform: str | None,
 ) -> IntakeResult:
     now = timezone.now()
+    source_kind, source_verified = source_of(payload, le_partner=caller.role == Role.LE_PARTNER)
     escalation = Escalation(
         channel=payload.channel.value,
+        source_kind=source_kind.value,
+        source_verified=source_verified,
         caller=caller,
         external_id=payload.external_id,
         category=payload.category.value,

@@ -21,7 +21,7 @@ from safeguard.evidence.models import ContentItem
 from safeguard.review.highlight import Segment, segments
 from safeguard.review.media import MediaState, media_state, media_token, revealed_recently
 from safeguard.review.models import ExposureDay, ViewSettings
-from safeguard.signals.indicators import analyze
+from safeguard.signals.assess import assess_text
 
 AUDIT_TRAIL_LIMIT = 200
 
@@ -117,7 +117,9 @@ def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
                 continue
             view_ = ContentView(item=item, is_media=item.kind in ("image", "video"))
             if item.text:
-                spans = [(i.start, i.end, i.family) for i in analyze(item.text).indicators]
+                # Read in the text's own language, with its times; spans are what matters here.
+                assessed = assess_text(item.text, sent_at=timezone.now(), zone=UTC)
+                spans = [(i.start, i.end, i.family) for i in assessed.result.indicators]
                 view_.segments = segments(item.text, spans)
             if view_.is_media and item.blob_id and can_view_media:
                 view_.preview_token = media_token(user=user, content_id=item.pk, variant="preview")

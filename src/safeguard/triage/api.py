@@ -1,4 +1,5 @@
-"""Triage endpoints: read and replace the active policy, explain an escalation without saving it."""
+"""Triage endpoints: read and replace the live policy, upload a draft or a shadow and promote it,
+explain an escalation without saving it."""
 
 import uuid
 from datetime import datetime
@@ -9,7 +10,7 @@ from ninja import Router
 from pydantic import BaseModel, Field
 
 from safeguard.accounts.auth import requires
-from safeguard.accounts.permissions import Permission
+from safeguard.accounts.permissions import Permission, Role
 from safeguard.audit.events import AuditSource
 from safeguard.cases.queue_api import Reason
 from safeguard.cases.schemas import CaseOut, case_out
@@ -19,13 +20,15 @@ from safeguard.core.fields import STORABLE, ApiIn, Choice
 from safeguard.core.openapi import answers
 from safeguard.core.versioned import version_described
 from safeguard.intake.schemas import EscalationIn
-from safeguard.triage.context import build_context
-from safeguard.triage.models import TriagePolicy
+from safeguard.intake.sources import source_of
+from safeguard.triage.context import SourceFacts
+from safeguard.triage.history import context_unsaved
+from safeguard.triage.lifecycle import policy_promote, policy_shadow, policy_upload
+from safeguard.triage.models import PolicyStatus, TriagePolicy
 from safeguard.triage.policy import MAX_POLICY_BYTES
 from safeguard.triage.services import (
     case_priority_override,
     default_policy_source,
-    policy_activate,
     policy_active,
 )
 
@@ -43,10 +46,20 @@ class PolicyIn(ApiIn):
     source: Annotated[str, Field(min_length=1, max_length=MAX_POLICY_BYTES), STORABLE] = Field(
         description="the policy YAML document"
     )
+    status: Choice[PolicyStatus] = Field(
+        default=PolicyStatus.LIVE,
+        description="live (the default: it decides from now on), shadow (evaluated beside the "
+        "live policy, never acted on; replaces the previous shadow) or draft (only stored)",
+    )
+
+
+class PromoteIn(ApiIn):
+    reason: Reason
 
 
 class PolicyOut(BaseModel):
     version: str
+    status: str
     source: str
     built_in: bool
     uploaded_by: str | None
@@ -66,7 +79,15 @@ def policy_get(request: HttpRequest) -> PolicyOut:
             record,
             built_in_version=policy_active().version,
             built_in_source=default_policy_source(),
-        )
+        ),
+        status=PolicyStatus.LIVE,
+    )
+
+
+def _described(record: TriagePolicy) -> PolicyOut:
+    return PolicyOut(
+        **version_described(record, built_in_version="", built_in_source=""),
+        status=record.status,
     )
 
 
@@ -74,11 +95,44 @@ def policy_get(request: HttpRequest) -> PolicyOut:
     "/triage/policy",
     response=answers(PolicyOut, 409, 422),
     auth=requires(Permission.TRIAGE_POLICY_MANAGE),
-    summary="Replace the policy; every rule is compiled first and a bad one changes nothing",
+    summary="Upload a policy, live by default (or as the shadow, or a draft); every rule is "
+    "compiled first and a bad one changes nothing",
 )
 def policy_put(request: HttpRequest, payload: PolicyIn) -> PolicyOut:
-    policy_activate(source_text=payload.source, actor=request.auth, source=AuditSource.API)  # type: ignore[attr-defined]
-    return policy_get(request)
+    record = policy_upload(
+        source_text=payload.source,
+        status=payload.status,
+        actor=request.auth,  # type: ignore[attr-defined]
+        source=AuditSource.API,
+    )
+    return _described(record)
+
+
+@router.post(
+    "/triage/policies/{version}/shadow",
+    response=answers(PolicyOut, 404, 409),
+    auth=requires(Permission.TRIAGE_POLICY_MANAGE),
+    summary="Make an uploaded version the shadow policy (the previous shadow becomes a draft)",
+)
+def policy_shadow_post(request: HttpRequest, version: str) -> PolicyOut:
+    record = policy_shadow(version=version, actor=request.auth, source=AuditSource.API)  # type: ignore[attr-defined]
+    return _described(record)
+
+
+@router.post(
+    "/triage/policies/{version}/promote",
+    response=answers(PolicyOut, 404, 409, 422),
+    auth=requires(Permission.TRIAGE_POLICY_MANAGE),
+    summary="Make an uploaded version live, with a reason (the old live version becomes a draft)",
+)
+def policy_promote_post(request: HttpRequest, version: str, payload: PromoteIn) -> PolicyOut:
+    record = policy_promote(
+        version=version,
+        actor=request.auth,  # type: ignore[attr-defined]
+        source=AuditSource.API,
+        reason=payload.reason,
+    )
+    return _described(record)
 
 
 @router.post(
@@ -90,8 +144,17 @@ def policy_put(request: HttpRequest, payload: PolicyIn) -> PolicyOut:
 def explain(request: HttpRequest, payload: EscalationIn) -> dict[str, Any]:
     from django.utils import timezone
 
-    context = build_context(payload.model_dump(mode="json"))
-    result: dict[str, Any] = policy_active().evaluate(context, now=timezone.now()).to_json()
+    policy = policy_active()
+    now = timezone.now()
+    user = request.auth  # type: ignore[attr-defined]
+    kind, verified = source_of(payload, le_partner=getattr(user, "role", "") == Role.LE_PARTNER)
+    context = context_unsaved(
+        payload.model_dump(mode="json"),
+        now=now,
+        source=SourceFacts(kind=kind.value, verified=verified),
+        ignored_models=policy.ignored_models,
+    )
+    result: dict[str, Any] = policy.evaluate(context, now=now).to_json()
     return result
 
 

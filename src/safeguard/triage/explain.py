@@ -1,7 +1,9 @@
 """`safeguard triage explain FILE.json`: the triage result for an escalation, saving nothing.
 
 Without `--database` it needs no database and no settings: the built-in default policy and no
-case history. With `--database` it uses the policy in force and the suspects' open cases.
+case history. With `--database` it uses the policy in force, the suspects' open case and their
+history across stored escalations (suspect.distinct_minors and the rest). The escalation is
+read as a platform's service account would send it: law enforcement counts as unverified.
 """
 
 from __future__ import annotations
@@ -10,15 +12,15 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from safeguard.intake.schemas import EscalationIn
-from safeguard.triage.context import build_context
-from safeguard.triage.policy import compile_policy
+from safeguard.intake.sources import source_of
+from safeguard.triage.context import SourceFacts, build_context
+from safeguard.triage.policy import compile_policy, default_policy_text
 
 
 class ExplainError(Exception):
@@ -46,9 +48,15 @@ def read_escalation(path: str) -> EscalationIn:
 
 
 def explain_offline(escalation: EscalationIn, now: datetime) -> dict[str, Any]:
-    source = resources.files("safeguard.triage").joinpath("default_policy.yaml").read_text("utf-8")
-    context = build_context(escalation.model_dump(mode="json"))
-    result: dict[str, Any] = compile_policy(source).evaluate(context, now=now).to_json()
+    policy = compile_policy(default_policy_text())
+    kind, verified = source_of(escalation, le_partner=False)
+    context = build_context(
+        escalation.model_dump(mode="json"),
+        now=now,
+        source=SourceFacts(kind=kind.value, verified=verified),
+        ignored_models=policy.ignored_models,
+    )
+    result: dict[str, Any] = policy.evaluate(context, now=now).to_json()
     return result
 
 
@@ -59,21 +67,18 @@ def explain_with_database(escalation: EscalationIn, now: datetime) -> dict[str, 
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safeguard.config.settings")
     django.setup()
-    from safeguard.cases.models import Case
-    from safeguard.cases.workflow import OPEN_STATES
+    from safeguard.triage.history import context_unsaved
     from safeguard.triage.services import policy_active
 
-    suspects = [s.platform_id for s in escalation.subjects if s.role.value == "suspect"]
-    case = (
-        Case.objects.filter(state__in=list(OPEN_STATES), suspects__platform_id__in=suspects)
-        .order_by("opened_at")
-        .first()
-        if suspects
-        else None
+    policy = policy_active()
+    kind, verified = source_of(escalation, le_partner=False)
+    context = context_unsaved(
+        escalation.model_dump(mode="json"),
+        now=now,
+        source=SourceFacts(kind=kind.value, verified=verified),
+        ignored_models=policy.ignored_models,
     )
-    count = (case.links.count() + 1) if case is not None else 1
-    context = build_context(escalation.model_dump(mode="json"), case_escalations=count)
-    result: dict[str, Any] = policy_active().evaluate(context, now=now).to_json()
+    result: dict[str, Any] = policy.evaluate(context, now=now).to_json()
     return result
 
 

@@ -8,12 +8,38 @@ from django.conf import settings
 from django.db import models
 
 
+class PolicyStatus(StrEnum):
+    """Where a policy version is in its lifecycle (docs/triage-policy.md, "Lifecycle")."""
+
+    # Uploaded and compiled, evaluated by nothing but a backtest.
+    DRAFT = "draft"
+    # Evaluated beside the live policy on every escalation; its results are stored, never acted on.
+    SHADOW = "shadow"
+    # Decides. None live means the built-in default decides.
+    LIVE = "live"
+
+
 class TriagePolicy(models.Model):
-    """One uploaded policy document; exactly one is active (none means the built-in default)."""
+    """One uploaded policy document: at most one is live (none means the built-in default) and
+    at most one is the shadow."""
 
     version = models.CharField(max_length=100, unique=True)
     source = models.TextField()
-    active = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=8,
+        choices=[(s.value, s.value) for s in PolicyStatus],
+        default=PolicyStatus.DRAFT,
+    )
+    # The live one, kept as a column computed from `status` so that readers asking for the
+    # active policy still work and can never disagree with the status.
+    active = models.GeneratedField(
+        expression=models.Case(
+            models.When(status=PolicyStatus.LIVE.value, then=models.Value(True)),
+            default=models.Value(False),
+        ),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -22,17 +48,26 @@ class TriagePolicy(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["active"], condition=models.Q(active=True), name="one_active_policy"
-            )
+                fields=["status"],
+                condition=models.Q(status=PolicyStatus.LIVE.value),
+                name="one_live_policy",
+            ),
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status=PolicyStatus.SHADOW.value),
+                name="one_shadow_policy",
+            ),
         ]
 
     def __str__(self) -> str:
-        return self.version
+        return f"{self.version} ({self.status})"
 
 
 class TriageKind(StrEnum):
     AUTOMATIC = "automatic"
     OVERRIDE = "override"
+    # The shadow policy's result for an escalation: stored beside the live one, never applied.
+    SHADOW = "shadow"
 
 
 class TriageRecord(models.Model):

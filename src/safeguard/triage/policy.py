@@ -39,14 +39,18 @@ __all__ = [
     "DEFAULT_SLA",
     "DEFAULT_WARN_AT",
     "GLOBAL_FUNCTIONS",
+    "LICENCES",
     "MAX_POLICY_BYTES",
     "METHOD_FUNCTIONS",
+    "PLACEHOLDERS",
+    "SOURCE_WORDS",
     "TYPE_NAMES",
     "Policy",
     "PolicyError",
     "PolicyProblem",
     "Rule",
     "RuleError",
+    "SourceRule",
     "TriageResult",
     "compile_policy",
     "default_policy",
@@ -68,7 +72,44 @@ DEFAULT_QUEUE: Final = "general"
 DEFAULT_EXPLAIN: Final = "no triage rule matched"
 
 
-_TOP_KEYS: Final = ("version", "sla", "warn_at", "default", "rules")
+_TOP_KEYS: Final = (
+    "version",
+    "sla",
+    "warn_at",
+    "harm_margin",
+    "retriage_within",
+    "sources",
+    "languages",
+    "classifiers",
+    "default",
+    "rules",
+)
+_SOURCE_KEYS: Final = ("floor", "raise", "raise_limit")
+_LANGUAGE_KEYS: Final = ("unassessed_floor", "queues")
+_CLASSIFIER_KEYS: Final = ("licences",)
+# What a platform's model may be used for. Every model is "prioritise_only" unless the policy
+# says "ignore": no licence lets a score act on its own (docs/triage-policy.md).
+LICENCES: Final = ("prioritise_only", "ignore")
+DEFAULT_HARM_MARGIN: Final = timedelta(hours=1)
+DEFAULT_RETRIAGE_WITHIN: Final = timedelta(hours=24)
+_LANGUAGE_CODE: Final = re.compile(r"[a-z]{2,3}")
+_MODEL: Final = re.compile(r"[^\s]{1,100}")
+# Placeholders an explanation may name; each is filled from the context (see _fill).
+PLACEHOLDERS: Final = ("imminence", "source", "suspect", "languages")
+_PLACEHOLDER: Final = re.compile(r"\{([^{}]*)\}")
+# How a source kind reads in an explanation.
+SOURCE_WORDS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "hotline": "a hotline",
+        "trusted_flagger": "a trusted flagger (DSA Art. 22)",
+        "law_enforcement": "verified law enforcement",
+        "law_enforcement_unverified": "law enforcement, not verified",
+        "classifier": "the platform's classifier",
+        "internal": "an internal team",
+        "user": "a user",
+        "anonymous": "an anonymous user",
+    }
+)
 _DEFAULT_KEYS: Final = ("priority", "queue", "explain")
 _RULE_KEYS: Final = ("name", "when", "priority", "queue", "tags", "explain")
 _RULE_REQUIRED: Final = ("name", "when", "priority", "explain")
@@ -159,6 +200,16 @@ class Rule:
     program: cel.Program = field(repr=False, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class SourceRule:
+    """What a source kind does to the priority the rules gave: raise it `raise_by` levels, but
+    never above `raise_limit` by raising, and never leave it below `floor`."""
+
+    floor: Priority | None = None
+    raise_by: int = 0
+    raise_limit: Priority = Priority.P1
+
+
 class RuleError(NamedTuple):
     """A rule that failed while being evaluated; it counted as not matched."""
 
@@ -182,6 +233,9 @@ class TriageResult:
     deadlines: Mapping[str, datetime]
     policy_version: str
     rule_errors: tuple[RuleError, ...] = ()
+    # The facts behind the priority a person reads beside the rules: when the harm may happen,
+    # who sent it and how far that is trusted, the suspects' history, languages not assessed.
+    reasons: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object `safeguard triage explain` prints, keys in this order."""
@@ -193,6 +247,7 @@ class TriageResult:
             "rules_matched": list(self.rules_matched),
             "policy_version": self.policy_version,
             "tags": list(self.tags),
+            "reasons": dict(self.reasons),
         }
 
 
@@ -211,6 +266,17 @@ class Policy:
     rules: tuple[Rule, ...]
     # SHA-256 of the YAML text, so two uploads with the same version but different text differ.
     digest: str
+    harm_margin: timedelta = DEFAULT_HARM_MARGIN
+    retriage_within: timedelta = DEFAULT_RETRIAGE_WITHIN
+    sources: Mapping[str, SourceRule] = field(default_factory=lambda: MappingProxyType({}))
+    unassessed_floor: Priority | None = Priority.P2
+    language_queues: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    licences: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def ignored_models(self) -> tuple[str, ...]:
+        """Classifier models whose results the context must leave out (licence "ignore")."""
+        return tuple(sorted(m for m, licence in self.licences.items() if licence == "ignore"))
 
     def evaluate(self, context: TriageContext, *, now: datetime) -> TriageResult:
         """Evaluate every rule; a rule that errors counts as not matched and is reported."""
@@ -236,33 +302,94 @@ class Policy:
                     )
                 )
 
-        priority = min(
-            [self.default_priority, *(rule.priority for rule in matched)],
-            key=lambda p: list(Priority).index(p),
-        )
+        order = list(Priority)
+        ruled = min([self.default_priority, *(rule.priority for rule in matched)], key=order.index)
         queue = next(
-            (r.queue for r in matched if r.priority == priority and r.queue is not None),
+            (r.queue for r in matched if r.priority == ruled and r.queue is not None),
             next((r.queue for r in matched if r.queue is not None), self.default_queue),
         )
+        priority, adjustments = self._adjust(ruled, context)
+        for language in context.unassessed_languages:
+            if language in self.language_queues:
+                queue = self.language_queues[language]
+                adjustments.append(f"routed to {queue} for language {language}")
+                break
         tags = tuple(sorted({tag for rule in matched for tag in rule.tags}))
-        sla = self.sla[priority]
-        deadlines = MappingProxyType({"first_action": now + sla, "warn": now + sla * self.warn_at})
+        explanation = self._explain(ruled, matched, errors, context)
+        if priority != ruled or adjustments:
+            if priority != ruled:
+                explanation = f"{priority.value} " + explanation.removeprefix(ruled.value + " ")
+            explanation += " [" + "; ".join(adjustments) + "]"
         return TriageResult(
             priority=priority,
             queue=queue,
             tags=tags,
             rules_matched=tuple(rule.name for rule in matched),
-            explanation=self._explain(priority, matched, errors),
-            deadlines=deadlines,
+            explanation=explanation,
+            deadlines=self._deadlines(priority, context, now),
             policy_version=self.version,
             rule_errors=tuple(errors),
+            reasons=MappingProxyType(_reasons(context)),
         )
 
+    def _adjust(self, ruled: Priority, context: TriageContext) -> tuple[Priority, list[str]]:
+        """The rules' priority after the source's raise and floor and the language floor."""
+        order = list(Priority)
+        priority = ruled
+        notes: list[str] = []
+        words = SOURCE_WORDS.get(context.source.kind, context.source.kind)
+        rule = self.sources.get(context.source.kind)
+        if rule is not None and rule.raise_by:
+            raised = order[max(0, order.index(priority) - rule.raise_by)]
+            if order.index(raised) < order.index(rule.raise_limit):
+                raised = min(priority, rule.raise_limit, key=order.index)
+            if raised != priority:
+                notes.append(f"raised from {priority.value}: sent by {words}")
+                priority = raised
+        if (
+            rule is not None
+            and rule.floor is not None
+            and order.index(priority) > order.index(rule.floor)
+        ):
+            notes.append(f"at least {rule.floor.value}: sent by {words}")
+            priority = rule.floor
+        if context.unassessed_languages:
+            names = ", ".join(context.unassessed_languages)
+            note = f"not assessed: language {names}"
+            floor = self.unassessed_floor
+            if floor is not None and order.index(priority) > order.index(floor):
+                note += f", so at least {floor.value}"
+                priority = floor
+            notes.append(note)
+        return priority, notes
+
+    def _deadlines(
+        self, priority: Priority, context: TriageContext, now: datetime
+    ) -> Mapping[str, datetime]:
+        """First action due after the priority's window, but never later than the predicted
+        harm time less the margin (and not before now); a re-triage when the harm time is far."""
+        sla = self.sla[priority]
+        first = now + sla
+        warn = now + sla * self.warn_at
+        deadlines: dict[str, datetime] = {}
+        harm_at = context.imminence.at if context.imminence.known else None
+        if harm_at is not None and harm_at > now:
+            first = min(first, max(now, harm_at - self.harm_margin))
+            warn = min(warn, first)
+            deadlines["harm"] = harm_at
+            if harm_at - self.retriage_within > now:
+                deadlines["retriage"] = harm_at - self.retriage_within
+        return MappingProxyType({"first_action": first, "warn": warn, **deadlines})
+
     def _explain(
-        self, priority: Priority, matched: Sequence[Rule], errors: Sequence[RuleError]
+        self,
+        priority: Priority,
+        matched: Sequence[Rule],
+        errors: Sequence[RuleError],
+        context: TriageContext,
     ) -> str:
         order = list(Priority)
-        leading = _unique(r.explain for r in matched if r.priority == priority)
+        leading = _unique(_fill(r.explain, context) for r in matched if r.priority == priority)
         # When the default outranks every matched rule, the default is the reason.
         if not leading:
             leading = [self.default_explain]
@@ -270,7 +397,7 @@ class Policy:
             (r for r in matched if r.priority != priority),
             key=lambda r: order.index(r.priority),
         )
-        also = [e for e in _unique(r.explain for r in others) if e not in leading]
+        also = [e for e in _unique(_fill(r.explain, context) for r in others) if e not in leading]
         text = f"{priority.value} because: {'; '.join(leading)}"
         if also:
             text += f" (also: {'; '.join(also)})"
@@ -278,6 +405,77 @@ class Policy:
             # A reader must know the priority may be understated because a rule could not run.
             text += f" [rules that could not be evaluated: {', '.join(e.rule for e in errors)}]"
         return text
+
+
+def _suspect_words(context: TriageContext) -> str:
+    facts = context.suspect
+    parts = []
+    if facts.distinct_minors:
+        parts.append(
+            f"reported with {facts.distinct_minors} different "
+            + ("child" if facts.distinct_minors == 1 else "children")
+        )
+    if facts.age_probed_minors:
+        parts.append(f"asked {facts.age_probed_minors} of them their age")
+    if facts.migration_escalations:
+        parts.append(f"moved children to another app in {facts.migration_escalations} reports")
+    if facts.prior_labels:
+        parts.append(f"earlier decisions: {', '.join(facts.prior_labels)}")
+    return "the suspect " + ", ".join(parts) if parts else "no earlier reports of the suspect"
+
+
+def _fill(template: str, context: TriageContext) -> str:
+    """An explanation with its placeholders ({imminence}, ...) filled from the context."""
+    if "{" not in template:
+        return template
+    values = {
+        "imminence": context.imminence.describe() or "(time not stated)",
+        "source": SOURCE_WORDS.get(context.source.kind, context.source.kind),
+        "suspect": _suspect_words(context),
+        "languages": ", ".join(context.unassessed_languages or context.languages) or "none",
+    }
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def _reasons(context: TriageContext) -> dict[str, Any]:
+    imminence = context.imminence
+    return {
+        "imminence": {
+            "known": imminence.known,
+            "hours_until": imminence.hours_until if imminence.known else None,
+            "expression": imminence.expression,
+            "harm": imminence.harm,
+            "at": _iso(imminence.at) if imminence.at is not None else None,
+            "zone": imminence.zone,
+            "zone_reason": imminence.zone_reason,
+            "where": (
+                {"source": imminence.source, "start": imminence.start, "end": imminence.end}
+                if imminence.known
+                else None
+            ),
+        },
+        "source": {
+            "kind": context.source.kind,
+            "verified": context.source.verified,
+            "reads_as": SOURCE_WORDS.get(context.source.kind, context.source.kind),
+        },
+        "suspect": {
+            "distinct_minors": context.suspect.distinct_minors,
+            "age_probed_minors": context.suspect.age_probed_minors,
+            "migration_escalations": context.suspect.migration_escalations,
+            "escalations": context.suspect.escalations,
+            "prior_labels": list(context.suspect.prior_labels),
+            "reads_as": _suspect_words(context),
+        },
+        "languages": {
+            "detected": list(context.languages),
+            "not_assessed": list(context.unassessed_languages),
+        },
+        "classifiers": {
+            label: {"score": c.score, "model": c.model, "version": c.version}
+            for label, c in sorted(context.classifiers.items())
+        },
+    }
 
 
 # --- Loading -----------------------------------------------------------------------------------
@@ -367,6 +565,137 @@ def _parse_warn_at(value: object) -> float:
     return float(value)
 
 
+def _parse_margin(data: Mapping[str, Any], key: str, fallback: timedelta) -> timedelta:
+    if key not in data:
+        return fallback
+    try:
+        return parse_duration(data[key])
+    except ValueError as exc:
+        raise _problem(key, str(exc)) from None
+
+
+def _parse_sources(data: object) -> dict[str, SourceRule]:
+    """`sources`: per source kind (intake.enums.SourceKind), its floor and raise."""
+    if data is None:
+        return {}
+    kinds = tuple(SOURCE_WORDS)
+    if not isinstance(data, Mapping):
+        raise _problem("sources", f"must map source kinds ({', '.join(kinds)}) to floor/raise")
+    problems: list[PolicyProblem] = []
+    out: dict[str, SourceRule] = {}
+    for kind, entry in data.items():
+        where = f"sources.{kind}"
+        if kind not in kinds:
+            problems.append(
+                PolicyProblem(None, where, f"is not a source kind; use {', '.join(kinds)}")
+            )
+            continue
+        if entry is None:
+            entry = {}
+        if not isinstance(entry, Mapping):
+            problems.append(
+                PolicyProblem(None, where, "must be a mapping of floor, raise, raise_limit")
+            )
+            continue
+        here = _check_keys(entry, _SOURCE_KEYS, f"{where}.")
+        try:
+            floor = _priority(entry["floor"]) if entry.get("floor") is not None else None
+            limit = _priority(entry.get("raise_limit", Priority.P1.value))
+            raise_by = entry.get("raise", 0)
+            if (
+                isinstance(raise_by, bool)
+                or not isinstance(raise_by, int)
+                or not 0 <= raise_by <= 3
+            ):
+                raise ValueError(
+                    f"raise must be a whole number of levels from 0 to 3, got {raise_by!r}"
+                )
+        except ValueError as exc:
+            here.append(PolicyProblem(None, where, str(exc)))
+        problems += here
+        if not here:
+            out[kind] = SourceRule(floor=floor, raise_by=raise_by, raise_limit=limit)
+    if problems:
+        raise PolicyError(problems)
+    return out
+
+
+def _parse_languages(data: object) -> tuple[Priority | None, dict[str, str]]:
+    """`languages`: the floor for text in a language with no indicator files, and the queue
+    of the people who read a language, where there is one."""
+    if data is None:
+        return Priority.P2, {}
+    if not isinstance(data, Mapping):
+        raise _problem("languages", "must be a mapping with unassessed_floor and queues")
+    problems = _check_keys(data, _LANGUAGE_KEYS, "languages.")
+    floor: Priority | None = Priority.P2
+    if "unassessed_floor" in data:
+        raw = data["unassessed_floor"]
+        try:
+            floor = None if raw in (None, "none") else _priority(raw)
+        except ValueError as exc:
+            problems.append(PolicyProblem(None, "languages.unassessed_floor", str(exc)))
+    queues: dict[str, str] = {}
+    raw_queues = data.get("queues") or {}
+    if not isinstance(raw_queues, Mapping):
+        problems.append(
+            PolicyProblem(None, "languages.queues", "must map language codes to queues")
+        )
+    else:
+        for code, queue in raw_queues.items():
+            where = f"languages.queues.{code}"
+            if not isinstance(code, str) or _LANGUAGE_CODE.fullmatch(code) is None:
+                problems.append(PolicyProblem(None, where, "is not an ISO 639 code such as ar"))
+                continue
+            try:
+                queues[code] = _identifier(queue, _QUEUE, "a queue name")
+            except ValueError as exc:
+                problems.append(PolicyProblem(None, where, str(exc)))
+    if problems:
+        raise PolicyError(problems)
+    return floor, queues
+
+
+def _parse_classifiers(data: object) -> dict[str, str]:
+    """`classifiers.licences`: per model name, prioritise_only (the default) or ignore."""
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise _problem("classifiers", "must be a mapping with licences")
+    problems = _check_keys(data, _CLASSIFIER_KEYS, "classifiers.")
+    licences: dict[str, str] = {}
+    raw = data.get("licences") or {}
+    if not isinstance(raw, Mapping):
+        problems.append(
+            PolicyProblem(None, "classifiers.licences", "must map model names to licences")
+        )
+    else:
+        for model, licence in raw.items():
+            where = f"classifiers.licences.{model}"
+            if not isinstance(model, str) or _MODEL.fullmatch(model) is None:
+                problems.append(PolicyProblem(None, where, "is not a model name"))
+            elif licence not in LICENCES:
+                problems.append(
+                    PolicyProblem(
+                        None, where, f"{licence!r} is not a licence; use {', '.join(LICENCES)}"
+                    )
+                )
+            else:
+                licences[model] = licence
+    if problems:
+        raise PolicyError(problems)
+    return licences
+
+
+def _explain_text(value: object) -> str:
+    text = _text(value, limit=_MAX_EXPLAIN, one_line=True)
+    for match in _PLACEHOLDER.finditer(text):
+        if match.group(1) not in PLACEHOLDERS:
+            names = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+            raise ValueError(f"{{{match.group(1)}}} is not a placeholder; use {names}")
+    return text
+
+
 def _parse_default(data: object) -> tuple[Priority, str, str]:
     if data is None:
         return DEFAULT_PRIORITY, DEFAULT_QUEUE, DEFAULT_EXPLAIN
@@ -377,7 +706,7 @@ def _parse_default(data: object) -> tuple[Priority, str, str]:
     checks = (
         ("priority", DEFAULT_PRIORITY, _priority),
         ("queue", DEFAULT_QUEUE, lambda v: _identifier(v, _QUEUE, "a queue name")),
-        ("explain", DEFAULT_EXPLAIN, lambda v: _text(v, limit=_MAX_EXPLAIN, one_line=True)),
+        ("explain", DEFAULT_EXPLAIN, _explain_text),
     )
     for key, fallback, check in checks:
         try:
@@ -417,7 +746,7 @@ def _parse_rule(
             return None
 
     priority = attempt("priority", _priority)
-    explain = attempt("explain", lambda v: _text(v, limit=_MAX_EXPLAIN, one_line=True))
+    explain = attempt("explain", _explain_text)
     queue = (
         attempt("queue", lambda v: _identifier(v, _QUEUE, "a queue name"))
         if data.get("queue") is not None
@@ -488,6 +817,11 @@ def compile_policy(yaml_text: str, *, families: Sequence[str] | None = None) -> 
     sla = _parse_sla(data.get("sla"))
     warn_at = _parse_warn_at(data.get("warn_at", DEFAULT_WARN_AT))
     default_priority, default_queue, default_explain = _parse_default(data.get("default"))
+    harm_margin = _parse_margin(data, "harm_margin", DEFAULT_HARM_MARGIN)
+    retriage_within = _parse_margin(data, "retriage_within", DEFAULT_RETRIAGE_WITHIN)
+    sources = _parse_sources(data.get("sources"))
+    unassessed_floor, language_queues = _parse_languages(data.get("languages"))
+    licences = _parse_classifiers(data.get("classifiers"))
     raw_rules = data["rules"]
     if not isinstance(raw_rules, list):
         raise _problem("rules", "must be a list of rules")
@@ -522,6 +856,12 @@ def compile_policy(yaml_text: str, *, families: Sequence[str] | None = None) -> 
         default_explain=default_explain,
         rules=tuple(rules),
         digest=hashlib.sha256(yaml_text.encode("utf-8")).hexdigest(),
+        harm_margin=harm_margin,
+        retriage_within=retriage_within,
+        sources=MappingProxyType(sources),
+        unassessed_floor=unassessed_floor,
+        language_queues=MappingProxyType(language_queues),
+        licences=MappingProxyType(licences),
     )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
-from functools import cache
 from importlib import resources
 
 from django.db import transaction
@@ -13,25 +13,21 @@ from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_record
-from safeguard.cases.decisions import DecisionKind
-from safeguard.cases.models import Case, Decision
+from safeguard.cases.models import Case
 from safeguard.cases.services import case_transition
 from safeguard.cases.workflow import CaseState, CaseTransition, Priority
-from safeguard.core.errors import Conflict, Invalid
+from safeguard.core.errors import Invalid
 from safeguard.core.tasks import enqueue
-from safeguard.core.versioned import version_activate
 from safeguard.intake.hooks import HashMatchSummary
 from safeguard.intake.models import Escalation
 from safeguard.triage import hooks, tasks
-from safeguard.triage.context import build_context
-from safeguard.triage.models import TriageKind, TriagePolicy, TriageRecord
-from safeguard.triage.policy import Policy, PolicyError, TriageResult, compile_policy
+from safeguard.triage.history import context_for
+from safeguard.triage.lifecycle import policy_compiled, policy_upload
+from safeguard.triage.models import PolicyStatus, TriageKind, TriagePolicy, TriageRecord
+from safeguard.triage.policy import Policy, PolicyError, TriageResult
+from safeguard.triage.shadow import shadow_evaluate
 
 DEFAULT_POLICY_FILE = "default_policy.yaml"
-
-
-class PolicyConflict(Conflict):
-    pass
 
 
 class OverrideError(Invalid):
@@ -42,38 +38,18 @@ def default_policy_source() -> str:
     return resources.files("safeguard.triage").joinpath(DEFAULT_POLICY_FILE).read_text("utf-8")
 
 
-@cache
-def _compiled(source: str) -> Policy:
-    return compile_policy(source)
-
-
 def policy_active() -> Policy:
-    """The active uploaded policy, or the built-in default when none was uploaded."""
+    """The live uploaded policy, or the built-in default when none was uploaded."""
     active = TriagePolicy.objects.filter(active=True).values_list("source", flat=True).first()
-    return _compiled(active if active is not None else default_policy_source())
+    return policy_compiled(active if active is not None else default_policy_source())
 
 
-@transaction.atomic
 def policy_activate(*, source_text: str, actor: User, source: AuditSource) -> TriagePolicy:
-    """Compile a policy and make it active. A policy that does not compile changes nothing."""
-    policy = compile_policy(source_text)  # raises PolicyError naming the rule
-    existing: TriagePolicy = version_activate(
-        TriagePolicy,
-        version=policy.version,
-        source_text=source_text,
-        uploaded_by=actor,
-        conflict=PolicyConflict,
-        what="rules",
+    """Compile a policy and make it live (the lifecycle's upload as live, kept under the name
+    uploads always had). A policy that does not compile changes nothing."""
+    return policy_upload(
+        source_text=source_text, status=PolicyStatus.LIVE, actor=actor, source=source
     )
-    audit_record(
-        event_type=AuditEventType.POLICY_ACTIVATED,
-        actor=actor,
-        source=source,
-        target_type="triage_policy",
-        target_id=policy.version,
-        data={"rules": [r.name for r in policy.rules]},
-    )
-    return existing
 
 
 def _schedule_deadlines(case: Case) -> None:
@@ -124,16 +100,6 @@ def _apply(
         hooks.case_became_p0.announce(case=case, reason=explanation)
 
 
-def _prior_decisions(case: Case) -> list[str]:
-    """Labels of decisions on other cases about this case's suspects."""
-    labels = (
-        Decision.objects.filter(kind=DecisionKind.DECISION, case__suspects__in=case.suspects.all())
-        .exclude(case=case)
-        .values_list("labels", flat=True)
-    )
-    return sorted({label for group in labels for label in group})
-
-
 def escalation_rank(
     *,
     case: Case,
@@ -160,23 +126,20 @@ def case_triage(
     """
     now = now or timezone.now()
     policy = policy_active()
-    earlier = TriageRecord.objects.filter(case=case, kind=TriageKind.AUTOMATIC)
-    context = build_context(
-        escalation.payload,
-        case_escalations=case.links.count(),
-        case_categories=list(
-            Escalation.objects.filter(case_link__case=case)
-            .exclude(pk=escalation.pk)
-            .values_list("category", flat=True)
-        ),
-        case_signals=[s for record in earlier for s in record.signals_triggered],
-        hash_match=hash_match,
-        prior_decisions=_prior_decisions(case),
+    context = context_for(
+        case, escalation, now=now, hash_match=hash_match, ignored_models=policy.ignored_models
     )
     result: TriageResult = policy.evaluate(context, now=now)
     first_due = result.deadlines["first_action"]
     raises = not case.priority or result.priority < case.priority
-    if raises:
+    # A harm time can bring the deadline forward without a change of priority.
+    sooner = (
+        "harm" in result.deadlines
+        and case.first_action_due is not None
+        and first_due < case.first_action_due
+        and result.priority <= case.priority
+    )
+    if raises or sooner:
         if case.first_action_due is not None and case.first_action_due < first_due:
             first_due = case.first_action_due
         _apply(
@@ -204,9 +167,20 @@ def case_triage(
         tags=list(result.tags),
         deadlines={k: v.isoformat() for k, v in result.deadlines.items()},
         policy_version=result.policy_version,
-        applied=raises,
+        applied=raises or sooner,
         computed_at=now,
     )
+    shadow_evaluate(case=case, escalation=escalation, context=context, now=now)
+    retriage_at = result.deadlines.get("retriage")
+    harm_at = result.deadlines.get("harm")
+    if retriage_at is not None and harm_at is not None:
+        enqueue(
+            tasks.case_retriage,
+            run_after=retriage_at,
+            case_id=str(case.pk),
+            escalation_id=str(escalation.pk),
+            harm_at=harm_at.isoformat(),
+        )
     if case.state == CaseState.NEW:
         case_transition(case=case, transition=CaseTransition.TRIAGE, actor=None, source=source)
         case.refresh_from_db()
@@ -220,13 +194,30 @@ def case_triage(
             "escalation": str(escalation.pk),
             "priority": result.priority,
             "queue": result.queue,
-            "applied": raises,
+            "applied": raises or sooner,
             "case_priority": case.priority,
             "rules_matched": list(result.rules_matched),
             "policy_version": result.policy_version,
         },
     )
     return record
+
+
+@transaction.atomic
+def case_retriage_fire(*, case_id: uuid.UUID, escalation_id: uuid.UUID, harm_at: str) -> str:
+    """Triage a case again for an escalation whose predicted harm time is now within a day.
+
+    The context is built afresh at this moment, so the harm time counts from now; as always,
+    automatic triage only raises. A case already decided or closed is left alone.
+    """
+    case = Case.objects.select_for_update(of=("self",)).filter(pk=case_id).first()
+    escalation = Escalation.objects.filter(pk=escalation_id).first()
+    if case is None or escalation is None:
+        return "no such case or escalation"
+    if case.state in (CaseState.DECIDED, CaseState.ACTIONED, CaseState.CLOSED):
+        return f"case is {case.state}; not triaged again"
+    record = case_triage(case=case, escalation=escalation, source=AuditSource.TASK)
+    return f"triaged again for harm at {harm_at}: {record.priority}"
 
 
 @transaction.atomic
@@ -281,4 +272,10 @@ def case_priority_override(
     return locked
 
 
-__all__ = ["PolicyError", "case_priority_override", "case_triage", "policy_activate"]
+__all__ = [
+    "PolicyError",
+    "case_priority_override",
+    "case_retriage_fire",
+    "case_triage",
+    "policy_activate",
+]
