@@ -461,3 +461,108 @@ def test_the_examples_from_the_brief_are_benign(text: str) -> None:
     spans = [(t.start, t.end) for t in find_times(text, sent_at=SENT_AT, zone=UTC)]
     result = analyze(text, time_spans=spans)
     assert not {"meeting_arrangement", "self_harm_plan"} & set(result.triggered)
+
+
+# --- Wider phrasings: the gap kinds a held-out set showed ---------------------------------------
+#
+# Each language has the same kinds of message: a sextortion threat whose images and audience sit
+# in separate clauses, reported and first-person self-harm intent, a named method or a farewell
+# with an intent, chat spellings of a meeting, family secrecy, and kin address. The look-alikes
+# below them (hyperbole, a stranger naming the child's parent, a secret recipe) must not trigger.
+
+WIDER: list[tuple[str, str, str]] = [
+    # (language, text, the family it must trigger)
+    (
+        "en",
+        "i have all your pictures. send $300 or everyone on your follow list sees them",
+        "sextortion",
+    ),
+    ("en", "ill send the vid to your parents unless you pay", "sextortion"),
+    ("en", "pay me 200 in bitcoin or i post the nudes", "sextortion"),
+    ("en", "my daughter keeps talking about ending her life", "self_harm_intent"),
+    ("en", "shes going to hurt herself, she told me", "self_harm_intent"),
+    ("en", "i don't want to be here anymore", "self_harm_intent"),
+    ("en", "i can't do this anymore, i'm done", "self_harm_intent"),
+    ("en", "she took all her mum's pills, she said she wants to die", "self_harm_plan"),
+    ("en", "i want to die. going to the bridge. bye guys forever", "self_harm_plan"),
+    ("en", "i want to end it. i wrote my letters. tell my mum i love her", "self_harm_plan"),
+    ("en", "see u at the park at 5", "meeting_arrangement"),
+    ("en", "ill come see you tonight", "meeting_arrangement"),
+    ("en", "a man is going to pick up my daughter after school", "meeting_arrangement"),
+    ("en", "no one needs to know", "secrecy"),
+    ("en", "he told her not to tell her parents", "secrecy"),
+    ("en", "ok mum, love you", "family_context"),
+    ("en", "mums stuck at work, text mum when you get to the station", "family_context"),
+    ("es", "tengo tus fotos. mandame 100 dolares o se las mando a tus papas", "sextortion"),
+    ("es", "ya no quiere estar aqui, dijo que quiere acabar con todo", "self_harm_intent"),
+    ("es", "quiero morirme. perdon por todo", "self_harm_plan"),
+    ("es", "nos vemos esta noche", "meeting_arrangement"),
+    ("es", "nadie tiene que saberlo", "secrecy"),
+    ("es", "vale mami, te quiero", "family_context"),
+    ("pt", "tenho suas fotos. faz um pix de 200 reais ou eu posto", "sextortion"),
+    ("pt", "ele falou que ela nao quer mais viver", "self_harm_intent"),
+    ("pt", "quero morrer. desculpa por tudo", "self_harm_plan"),
+    ("pt", "ninguem precisa saber", "secrecy"),
+    ("pt", "ta bom mae, obrigada", "family_context"),
+    ("id", "gw punya foto lo. transfer 500 ribu atau gw sebarin", "sextortion"),
+    ("id", "dia bilang mau mengakhiri hidupnya", "self_harm_intent"),
+    ("id", "gak ada yang perlu tau", "secrecy"),
+    ("id", "iya ma, mama udah di depan", "family_context"),
+    ("ms", "aku ada gambar kau. bank in 300 ringgit kalau tak aku sebar", "sextortion"),
+    ("ms", "dia dah tak nak ada lagi", "self_harm_intent"),
+    ("ms", "ok mak, terima kasih", "family_context"),
+    ("zh", "我有你的照片 不然我就发给你爸妈 给我转500块", "sextortion"),
+    ("zh", "她一直说想自杀", "self_harm_intent"),
+    ("zh", "好的妈妈 爱你", "family_context"),
+]
+
+LOOK_ALIKES: list[tuple[str, str, str]] = [
+    # (language, text, the family it must not trigger)
+    ("en", "i'm dying to see that movie tonight", "self_harm_intent"),
+    ("en", "this exam is going to kill me tomorrow", "self_harm_intent"),
+    ("en", "i could die laughing", "self_harm_intent"),
+    ("en", "i'm done with this game, i can't do this anymore", "self_harm_intent"),
+    ("en", "this is my last night in london", "self_harm_intent"),
+    ("en", "i'll send the photos from the trip to everyone. can you pay me back?", "sextortion"),
+    ("en", "this is our secret recipe for the bake sale", "secrecy"),
+    ("en", "your mums stuck at work so she asked me to pick you up", "family_context"),
+    ("en", "i'm like a big brother to you", "family_context"),
+    ("en", "ok bro", "family_context"),
+    ("en", "see you tonight", "meeting_arrangement"),
+    ("es", "me muero de ganas de verte", "self_harm_intent"),
+    ("es", "tu mama esta afuera, me pidio que te recoja", "family_context"),
+    ("pt", "to morrendo de rir", "self_harm_intent"),
+    ("pt", "sua mae ta la fora", "family_context"),
+    ("id", "mati ketawa gw", "self_harm_intent"),
+    ("id", "mama kamu udah di depan, nyuruh aku jemput", "family_context"),
+    ("ms", "mati gelak aku", "self_harm_intent"),
+    ("ms", "mak awak suruh saya ambil awak", "family_context"),
+    ("zh", "笑死我了", "self_harm_intent"),
+    ("zh", "你妈妈在门口等你", "family_context"),
+]
+
+
+def signals_for(language: str, text: str) -> SignalResult:
+    languages = tuple(
+        code for code in dict.fromkeys((language, "en")) if code in supported_time_languages()
+    )
+    found = find_times(text, sent_at=SENT_AT, zone=UTC, languages=languages)
+    return analyze(text, families(language), time_spans=[(t.start, t.end) for t in found])
+
+
+@pytest.mark.parametrize(("language", "text", "family_name"), WIDER)
+def test_the_wider_phrasings_trigger_their_family(
+    language: str, text: str, family_name: str
+) -> None:
+    result = signals_for(language, text)
+    assert family_name in result.triggered, [(i.family, i.group, i.text) for i in result.indicators]
+
+
+@pytest.mark.parametrize(("language", "text", "family_name"), LOOK_ALIKES)
+def test_the_look_alikes_of_the_wider_phrasings_do_not(
+    language: str, text: str, family_name: str
+) -> None:
+    result = signals_for(language, text)
+    assert family_name not in result.triggered, [
+        (i.family, i.group, i.text) for i in result.indicators
+    ]

@@ -36,6 +36,7 @@ FAMILY_NAMES = {
     "self_harm_intent",
     "self_harm_plan",
     "gifts_isolation",
+    "family_context",
 }
 
 # Plain phrases that must trigger their family on their own. Sextortion needs a threat and a

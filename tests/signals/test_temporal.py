@@ -94,7 +94,7 @@ CASES: list[tuple[str, str, ZoneInfo, datetime, str, datetime, str]] = [
         "part_of_day",
     ),
     (
-        "2nyt after practice",
+        "2nyt after dinner",
         "en",
         SAO_PAULO,
         WEDNESDAY,

@@ -44,7 +44,7 @@ _FAMILY_KEYS: Final = frozenset(
     {"name", "description", "threshold", "groups", "requires_all", "requires_any"}
 )
 _FAMILY_REQUIRED: Final = ("name", "description", "threshold", "groups")
-_GROUP_KEYS: Final = frozenset({"name", "weight", "phrases", "time"})
+_GROUP_KEYS: Final = frozenset({"name", "weight", "phrases", "time", "unless"})
 _GROUP_REQUIRED: Final = ("name", "weight", "phrases")
 # A language directory under families/ is named by its ISO 639-1 code.
 _LANGUAGE_DIR: Final = re.compile(r"[a-z]{2}")
@@ -219,6 +219,9 @@ class PhraseGroup:
     # A time group has no phrases: it matches when the caller found a time expression in the
     # text (analyze's time_spans), and each expression becomes one of its indicators.
     time: bool = False
+    # An "unless" group names figures of speech ("this homework makes me want to die"): its
+    # phrases score nothing, and an indicator of the family that they overlap is dropped.
+    unless: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,9 +276,18 @@ def _parse_group(
     if not isinstance(data, dict):
         raise FamilyFileError(source, at, "must be a mapping with name, weight and phrases")
     is_time = "time" in data
-    _check_keys(data, _GROUP_KEYS, ("name", "weight") if is_time else _GROUP_REQUIRED, source, at)
+    is_unless = "unless" in data
+    required = ("name", "weight") if is_time else ("name", "phrases") if is_unless else None
+    _check_keys(data, _GROUP_KEYS, required or _GROUP_REQUIRED, source, at)
     name = _check_name(data["name"], source, f"{at}.name")
-    weight = _check_fraction(data["weight"], source, f"{at}.weight")
+    if is_unless:
+        if data["unless"] is not True:
+            raise FamilyFileError(source, f"{at}.unless", f"must be true, got {data['unless']!r}")
+        if is_time or "weight" in data:
+            raise FamilyFileError(
+                source, at, "an unless group only drops indicators: no weight, no time"
+            )
+    weight = 0.0 if is_unless else _check_fraction(data["weight"], source, f"{at}.weight")
     if is_time:
         if data["time"] is not True:
             raise FamilyFileError(source, f"{at}.time", f"must be true, got {data['time']!r}")
@@ -307,7 +319,7 @@ def _parse_group(
                 needs=tuple(needs),
             )
         )
-    return PhraseGroup(name=name, weight=weight, phrases=tuple(phrases))
+    return PhraseGroup(name=name, weight=weight, phrases=tuple(phrases), unless=is_unless)
 
 
 def _group_list(
@@ -484,7 +496,7 @@ def _merge_one(base: Family, extra: Family, tag: str) -> Family:
         if more is None:
             groups.append(group)
             continue
-        if (more.weight, more.time) != (group.weight, group.time):
+        if (more.weight, more.time, more.unless) != (group.weight, group.time, group.unless):
             raise FamilyFileError(
                 extra.source,
                 f"groups.{group.name}",
@@ -677,10 +689,13 @@ def analyze(
     # The trailing space lets every compiled word end with a space, including the last one.
     haystack = normalised.text + " "
     keys = set(word_key(normalised.text).split(" "))
+    # The phrases whose first needed word occurs in the text, by (family, group) position.
     indicators: list[Indicator] = []
     scores: list[FamilyScore] = []
     for family in chosen:
         matched: list[str] = []
+        first = len(indicators)
+        unless: list[tuple[int, int]] = []
         for group in family.groups:
             if group.time:
                 for start, end in spans:
@@ -706,6 +721,9 @@ def analyze(
                     continue
                 for match in phrase.matcher.finditer(haystack):
                     start, end = normalised.original_span(match.start(), match.end() - 1)
+                    if group.unless:
+                        unless.append((start, end))
+                        continue
                     indicators.append(
                         Indicator(
                             family=family.name,
@@ -719,6 +737,16 @@ def analyze(
                     )
                     if group.name not in matched:
                         matched.append(group.name)
+        if unless:
+            kept = [
+                ind
+                for ind in indicators[first:]
+                if ind.phrase == TIME_PHRASE
+                or not any(ind.start < end and start < ind.end for start, end in unless)
+            ]
+            indicators[first:] = kept
+            found = {ind.group for ind in kept}
+            matched = [name for name in matched if name in found]
         score = _family_score(family, matched)
         scores.append(
             FamilyScore(

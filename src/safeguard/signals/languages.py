@@ -79,10 +79,53 @@ HAN_SHARE: Final = 0.6
 # Han text has no spaces, so its words cannot be counted; this many characters is enough.
 MIN_HAN: Final = 4
 # Detection reads at most this many characters (cut at a space): enough to tell a language
-# apart, and lingua's time grows with the length (about 0.4 ms here, 1.4 ms for 2,000).
-MAX_DETECT_CHARS: Final = 400
+# apart, and lingua's time grows with the length (about 0.25 ms here, 1.4 ms for 2,000).
+MAX_DETECT_CHARS: Final = 250
 
 _WORD: Final = re.compile(r"[^\W\d_]+")
+# Words that occur in nearly every English text and in no other detectable language as words
+# of their own (so not "a", "me", "no", "do", "in", "on", which Spanish, Portuguese or
+# Indonesian also use). A text where they are this common is English without asking lingua:
+# most traffic is English, and this saves the detector's half millisecond per text.
+_ENGLISH_MARKERS: Final = frozenset(
+    [
+        "the",
+        "and",
+        "you",
+        "your",
+        "is",
+        "are",
+        "was",
+        "were",
+        "with",
+        "what",
+        "this",
+        "that",
+        "have",
+        "has",
+        "will",
+        "would",
+        "it's",
+        "i'm",
+        "don't",
+        "can't",
+        "they",
+        "their",
+        "there",
+        "them",
+        "been",
+        "from",
+        "which",
+        "when",
+        "where",
+        "who",
+        "how",
+        "about",
+        "just",
+    ]
+)
+ENGLISH_SHARE: Final = 0.12
+ENGLISH_MARKERS_MIN: Final = 3
 _HAN: Final = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 _KANA: Final = re.compile(r"[\u3040-\u30ff]")
 _CLOSE_RELATIVES: Final = frozenset({Language.MALAY, Language.INDONESIAN})
@@ -124,6 +167,13 @@ def detect_language(text: str) -> str | None:
     too_short = len(words) < MIN_WORDS or letters < MIN_LETTERS
     if too_short and han + len(_KANA.findall(text)) < MIN_HAN:
         return None
+    if words and text.isascii():
+        lowered = [word.lower() for word in text.split()]
+        markers = [word for word in lowered if word.strip('.,!?;:"()') in _ENGLISH_MARKERS]
+        if len(set(markers)) >= ENGLISH_MARKERS_MIN and len(markers) >= ENGLISH_SHARE * len(
+            lowered
+        ):
+            return "en"
     values = _detector().compute_language_confidence_values(text)
     if not values:
         return None

@@ -522,6 +522,9 @@ def _delete(match: re.Match[str]) -> list[_Piece]:
     return []
 
 
+# A text is normalised more than once in one triage (its signals before and after its times
+# are known, the time expressions of an obfuscated text); the last few results are kept.
+@lru_cache(maxsize=4)
 def normalize(text: str) -> Normalized:
     """Normalise text for matching; see docs/signals.md for each step and its order."""
     buffer = _fold(text)
