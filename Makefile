@@ -38,6 +38,8 @@ typecheck: $(STAMP)
 		src/safeguard/accounts/permission_text.py src/safeguard/review/live.py \
 		src/safeguard/config/env.py src/safeguard/triage/policy.py src/safeguard/triage/context.py \
 		src/safeguard/triage/history.py src/safeguard/intake/sources.py \
+		src/safeguard/triage/lifecycle.py src/safeguard/triage/shadow.py src/safeguard/triage/backtest.py \
+		src/safeguard/triage/policy_cli.py src/safeguard/triage/evaluation.py \
 		src/safeguard/matching/index.py src/safeguard/matching/signal_types.py \
 		src/safeguard/matching/video.py src/safeguard/matching/video_signal.py \
 		src/safeguard/matching/formats.py src/safeguard/matching/scanfiles.py \

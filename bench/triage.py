@@ -22,6 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from safeguard.intake.sources import source_of_json
 from safeguard.triage.context import SourceFacts, build_context
 from safeguard.triage.policy import compile_policy, default_policy, default_policy_text
 
@@ -186,10 +187,15 @@ def main() -> None:
         .replace('version: "default-2"', 'version: "shadow-bench"')
         .replace("    raise: 1\n", "    raise: 0\n")
     )
-    source = SourceFacts(kind="user", verified=False)
 
     def context(body: dict[str, Any]) -> Any:
-        return build_context(body, now=now, source=source, ignored_models=policy.ignored_models)
+        kind, verified = source_of_json(body, le_partner=False)
+        return build_context(
+            body,
+            now=now,
+            source=SourceFacts(kind=kind.value, verified=verified),
+            ignored_models=policy.ignored_models,
+        )
 
     for body in escalations[:50]:  # warm the caches (compiled patterns, families, detector)
         policy.evaluate(context(body), now=now)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from safeguard.config.demo import PATTERNS, demo_seed, pattern_png
+from safeguard.config.demo import PATTERNS, demo_candidate_policy, demo_seed, pattern_png
 from safeguard.config.demo_data import demo_escalations
 from safeguard.evidence.models import ContentItem
 from safeguard.evidence.services import vault
@@ -59,6 +59,17 @@ def test_demo_then_verify_then_tamper_by_hand(tmp_path: Path) -> None:
     assert seeded.returncode == 0, seeded.stderr
     assert "curl" in seeded.stdout
     assert "sam.specialist" in seeded.stdout
+
+    # The demo's shadow candidate was evaluated beside the live policy on every escalation.
+    diff = safeguard(env, "triage", "diff", "--shadow")
+    assert diff.returncode == 0, diff.stderr
+    assert "shadow policy demo-candidate against live" in diff.stdout
+    assert "repeated_escalations" in diff.stdout
+    candidate = tmp_path / "candidate.yaml"
+    candidate.write_text(demo_candidate_policy(), encoding="utf-8")
+    replayed = safeguard(env, "triage", "backtest", str(candidate), "--since", "30d")
+    assert replayed.returncode == 0, replayed.stderr
+    assert "cases that move: 1" in replayed.stdout
 
     intact = safeguard(env, "audit", "verify")
     assert intact.returncode == 0, intact.stderr

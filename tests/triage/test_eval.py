@@ -217,3 +217,20 @@ def test_the_benchmark_prints_the_report_as_json(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert "confusion (rows: expected = accept[0]; columns: predicted)" in human.stdout
+
+
+HOLDOUT_DIR = ROOT / "tests" / "triage" / "eval_holdout"
+
+
+def test_the_held_out_set_loads_and_does_not_regress(cases: list[EvalCase]) -> None:
+    """90 cases written by someone who had seen neither the policy nor the set above, measured
+    before the policy was tuned on them (docs/triage-eval.md has the figures). The floors are
+    what it reached; a change that drops below them is a regression in generalising."""
+    held_out = load_cases(HOLDOUT_DIR)
+    assert len(held_out) >= 90
+    assert not {c.id for c in held_out} & {c.id for c in cases}
+    report = measure(run_cases(held_out))
+    p0 = report["per_priority"]["P0"]
+    assert p0["recall"] >= 0.8, report["misses"]
+    assert p0["precision"] >= 0.9, report["confusion"]
+    assert len(report["benign_at_p0"]) <= 1, report["benign_at_p0"]

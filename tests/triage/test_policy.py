@@ -93,15 +93,96 @@ UNVERIFIED = HashMatchSummary(verified=False, count=2, min_distance=12)
 # rule name: (escalation that fires it, its extra arguments, near miss, its extra arguments)
 CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     "meeting_minor_soon": (
+        {"summary": "lets meet at the station tonight, come alone", "subjects": [VICTIM_15]},
+        {},
+        # Without a grooming context (a parent collecting their child reads the same).
         {"summary": "lets meet at the station tonight", "subjects": [VICTIM_15]},
         {},
-        {"summary": "lets meet at the station tonight", "subjects": [ADULT_30]},
+    ),
+    "meeting_place_time_secret": (
+        {"category": "grooming", "summary": "sat 3pm at the bus stop. delete this chat after"},
+        {},
+        {"category": "grooming", "summary": "sat 3pm at the bus stop"},
         {},
     ),
     "self_harm_plan": (
         {"summary": "I am going to kill myself tonight"},
         {},
         {"summary": "I am going to kill myself tonight", "subjects": [ADULT_30]},
+        {},
+    ),
+    "self_harm_report_with_plan": (
+        {
+            "category": "self_harm",
+            "summary": "she posted: this is my last message, goodbye everyone",
+        },
+        {},
+        {"category": "self_harm", "summary": "she posted that she feels sad"},
+        {},
+    ),
+    "self_harm_report_method_soon": (
+        {
+            "category": "self_harm",
+            "content": [
+                {
+                    "platform_id": "t-m",
+                    "kind": "message_thread",
+                    "messages": [
+                        {"sent_at": "2026-03-02T09:00:00Z", "author": "victim-1", "text": msg}
+                        for msg in ("ive got the pills saved up", "tonight when everyones asleep")
+                    ],
+                }
+            ],
+            "subjects": [VICTIM_15],
+        },
+        {},
+        {
+            "category": "self_harm",
+            "content": [
+                {
+                    "platform_id": "t-m",
+                    "kind": "message_thread",
+                    "messages": [
+                        {
+                            "sent_at": "2026-03-02T09:00:00Z",
+                            "author": "parent-1",
+                            "text": "take your pills with dinner tonight",
+                        }
+                    ],
+                }
+            ],
+            "subjects": [VICTIM_15],
+        },
+        {},
+    ),
+    "self_harm_method_and_farewell": (
+        {
+            "content": [
+                {
+                    "platform_id": "t-f",
+                    "kind": "message_thread",
+                    "messages": [
+                        {"sent_at": "2026-03-02T09:00:00Z", "author": "victim-1", "text": msg}
+                        for msg in ("took all my pills already", "bye everyone forever")
+                    ],
+                }
+            ],
+            "subjects": [VICTIM_15],
+        },
+        {},
+        {
+            "content": [
+                {
+                    "platform_id": "t-f",
+                    "kind": "message_thread",
+                    "messages": [
+                        {"sent_at": "2026-03-02T09:00:00Z", "author": "victim-1", "text": msg}
+                        for msg in ("took all my pills already", "see you at school")
+                    ],
+                }
+            ],
+            "subjects": [VICTIM_15],
+        },
         {},
     ),
     "sextortion_deadline": (
@@ -233,6 +314,7 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str,
         {"summary": "I can buy you lunch after practice"},
         {},
     ),
+    "self_harm_report": ({"category": "self_harm"}, {}, {"category": "other"}, {}),
     "grooming_report": ({"category": "grooming"}, {}, {"category": "other"}, {}),
     "preservation_request": ({"le": "preservation"}, {}, {"le": "legal_process"}, {}),
     "repeated_escalations": ({}, {"case_escalations": 3}, {}, {"case_escalations": 2}),

@@ -40,6 +40,9 @@ from safeguard.evidence.services import content_media_store
 from safeguard.intake.schemas import EscalationIn
 from safeguard.intake.services import escalation_intake
 from safeguard.matching.services import bank_add_media, bank_create
+from safeguard.triage.lifecycle import policy_upload
+from safeguard.triage.models import PolicyStatus
+from safeguard.triage.policy import default_policy_text
 
 SERVICE_USER = "platform-demo"
 STAFF = [
@@ -98,6 +101,15 @@ class DemoLogins:
     reader_token: str
     # The demo staff's shared authenticator secret (base32): the console asks for a code.
     totp_secret: str
+
+
+def demo_candidate_policy() -> str:
+    """The demo's shadow candidate: the default, where three escalations about one case are P1."""
+    text = default_policy_text().replace('version: "default-2"', 'version: "demo-candidate"', 1)
+    rule = "  - name: repeated_escalations\n    when: 'case_escalations >= 3'\n    priority: P2\n"
+    if rule not in text:
+        raise RuntimeError("the default policy's repeated_escalations rule has changed")
+    return text.replace(rule, rule.replace("priority: P2", "priority: P1"), 1)
 
 
 def credentials_path() -> Path:
@@ -171,6 +183,14 @@ def demo_seed() -> DemoLogins:
                 source=AuditSource.CLI,
                 provenance="safeguard demo",
             )
+        # A candidate policy in shadow beside the default, so `safeguard triage diff --shadow`
+        # and `safeguard triage backtest` have something to show on the demo database.
+        policy_upload(
+            source_text=demo_candidate_policy(),
+            status=PolicyStatus.SHADOW,
+            actor=User.objects.get(username="adi.admin"),
+            source=AuditSource.CLI,
+        )
         images = 0
         for row in demo_escalations():
             result = escalation_intake(

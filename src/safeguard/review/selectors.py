@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -21,7 +22,8 @@ from safeguard.evidence.models import ContentItem
 from safeguard.review.highlight import Segment, segments
 from safeguard.review.media import MediaState, media_state, media_token, revealed_recently
 from safeguard.review.models import ExposureDay, ViewSettings
-from safeguard.signals.assess import assess_text
+from safeguard.signals.assess import TimedText, assess_text
+from safeguard.signals.indicators import Indicator
 
 AUDIT_TRAIL_LIMIT = 200
 
@@ -94,6 +96,29 @@ def content_of_case(*, user: User, case_id: uuid.UUID, content_id: uuid.UUID) ->
     return item
 
 
+# One message of a thread as intake keeps it (intake.services.content_text).
+_MESSAGE_LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d) UTC\](?: [^\n]*?)?: ", re.MULTILINE)
+
+
+def _highlights(text: str) -> tuple[Indicator, ...]:
+    """The indicators to highlight in an item's text, read in its own language. A thread kept
+    as "[time] author: text" lines is read message by message for its times, so the lines'
+    own timestamps are never taken for a time someone wrote."""
+    parts: list[TimedText] = []
+    for match in _MESSAGE_LINE.finditer(text):
+        end = text.find("\n", match.end())
+        body = text[match.end() : end if end >= 0 else len(text)]
+        sent_at = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        parts.append(TimedText(text=body, sent_at=sent_at, offset=match.end()))
+    assessed = assess_text(text, sent_at=timezone.now(), zone=UTC, parts=parts)
+    if not parts:
+        return assessed.result.indicators
+    headers = [(m.start(), m.end()) for m in _MESSAGE_LINE.finditer(text)]
+    return tuple(
+        ind for ind in assessed.result.indicators if not any(a <= ind.start < b for a, b in headers)
+    )
+
+
 def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
     """Everything the console's case page shows, for a case the user may see. Earlier decisions
     about the same suspects are shown only from cases the user may also see."""
@@ -117,9 +142,7 @@ def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
                 continue
             view_ = ContentView(item=item, is_media=item.kind in ("image", "video"))
             if item.text:
-                # Read in the text's own language, with its times; spans are what matters here.
-                assessed = assess_text(item.text, sent_at=timezone.now(), zone=UTC)
-                spans = [(i.start, i.end, i.family) for i in assessed.result.indicators]
+                spans = [(i.start, i.end, i.family) for i in _highlights(item.text)]
                 view_.segments = segments(item.text, spans)
             if view_.is_media and item.blob_id and can_view_media:
                 view_.preview_token = media_token(user=user, content_id=item.pk, variant="preview")

@@ -215,6 +215,9 @@ class TriageContext:
     # Languages detected in the texts, and those of them with no indicator files.
     languages: tuple[str, ...] = ()
     unassessed_languages: tuple[str, ...] = ()
+    # "family.group" of the indicators found in thread messages a victim wrote themselves, e.g.
+    # self_harm_plan.method: the child, not a parent reminding them of their medicine.
+    victim_wrote: tuple[str, ...] = ()
     # Spans stay out of the CEL activation: rules decide on scores, people read the spans.
     indicators: tuple[TextIndicator, ...] = field(default=(), compare=False)
 
@@ -271,6 +274,7 @@ class TriageContext:
             "classifiers": classifiers,
             "languages": list(self.languages),
             "unassessed_languages": list(self.unassessed_languages),
+            "victim_wrote": list(self.victim_wrote),
         }
 
 
@@ -315,6 +319,7 @@ class _Text:
     # A thread's messages joined into `text`, with their sources and their own times.
     parts: tuple[TimedText, ...] = ()
     part_sources: tuple[str, ...] = ()
+    part_authors: tuple[str, ...] = ()
 
 
 def _sent_at(value: object, where: str) -> datetime:
@@ -336,6 +341,7 @@ def _thread(item: Mapping[str, Any], index: int, source: str) -> _Text | None:
     texts: list[str] = []
     parts: list[TimedText] = []
     sources: list[str] = []
+    authors: list[str] = []
     offset = 0
     for k, message in enumerate(messages):
         where = f"content[{index}].messages[{k}]"
@@ -347,6 +353,8 @@ def _thread(item: Mapping[str, Any], index: int, source: str) -> _Text | None:
         sent_at = _sent_at(_require(message, "sent_at", f"{where}."), f"{where}.sent_at")
         parts.append(TimedText(text=text, sent_at=sent_at, offset=offset))
         sources.append(f"{source}/messages[{k}]")
+        author = message.get("author")
+        authors.append(author if isinstance(author, str) else "")
         texts.append(text)
         # A line break between messages: a phrase is never read across two senders' words
         # more than it would be across two lines of one message.
@@ -357,6 +365,7 @@ def _thread(item: Mapping[str, Any], index: int, source: str) -> _Text | None:
         sent_at=parts[0].sent_at,
         parts=tuple(parts),
         part_sources=tuple(sources),
+        part_authors=tuple(authors),
     )
 
 
@@ -380,6 +389,14 @@ def _texts(
     return texts
 
 
+def _author_at(text: _Text, start: int) -> str:
+    """Who wrote the message of a thread that position `start` falls in ('' when unknown)."""
+    for part, author in zip(reversed(text.parts), reversed(text.part_authors), strict=True):
+        if start >= part.offset:
+            return author
+    return ""
+
+
 def _locate(text: _Text, start: int, end: int) -> tuple[str, int, int]:
     """The source and span of [start, end) of a text: a thread's message, or the text itself."""
     for part, source in zip(reversed(text.parts), reversed(text.part_sources), strict=True):
@@ -396,6 +413,7 @@ class _Analysis:
     languages: list[str]
     unassessed: list[str]
     imminence: Imminence
+    victim_wrote: list[str]
 
 
 def _harm_in(assessment: TextAssessment) -> str:
@@ -422,6 +440,7 @@ def _analyse(
     zone: tzinfo,
     zone_name: str,
     zone_reason: str,
+    victims: frozenset[str] = frozenset(),
 ) -> _Analysis:
     # Each text is analysed on its own so spans index the text they came from, and a phrase can
     # never be stitched together across two unrelated texts. A family's score is its highest
@@ -434,12 +453,18 @@ def _analyse(
         languages=[],
         unassessed=[],
         imminence=Imminence(zone=zone_name, zone_reason=zone_reason),
+        victim_wrote=[],
     )
     for text in texts:
         if not text.text.strip():
             continue
         assessment = assess_text(
-            text.text, sent_at=text.sent_at, zone=zone, parts=text.parts, families=families
+            text.text,
+            sent_at=text.sent_at,
+            zone=zone,
+            parts=text.parts,
+            families=families,
+            times_for=HARM_FAMILIES,
         )
         language = assessment.language
         if language is not None and language not in out.languages:
@@ -456,6 +481,10 @@ def _analyse(
             groups.extend(g for g in entry.groups if g not in groups)
         for ind in assessment.result.indicators:
             source, start, end = _locate(text, ind.start, ind.end)
+            if victims and text.parts and _author_at(text, ind.start) in victims:
+                written = f"{ind.family}.{ind.group}"
+                if written not in out.victim_wrote:
+                    out.victim_wrote.append(written)
             out.indicators.append(
                 TextIndicator(
                     source=source,
@@ -636,6 +665,11 @@ def build_context(
         zone=zone,
         zone_name=zone_name,
         zone_reason=zone_reason,
+        victims=frozenset(
+            str(s.get("platform_id"))
+            for s in subjects
+            if s.get("role") == SubjectRole.VICTIM.value and s.get("platform_id")
+        ),
     )
     return TriageContext(
         channel=channel,
@@ -659,6 +693,7 @@ def build_context(
         classifiers=MappingProxyType(_classifiers(payload, ignored_models)),
         languages=tuple(analysis.languages),
         unassessed_languages=tuple(analysis.unassessed),
+        victim_wrote=tuple(analysis.victim_wrote),
         indicators=tuple(analysis.indicators),
     )
 
@@ -704,6 +739,7 @@ def sample_contexts(family_names: Sequence[str]) -> tuple[TriageContext, TriageC
         ),
         languages=("es", "en"),
         unassessed_languages=("ar",),
+        victim_wrote=("self_harm_plan.method",),
     )
     quiet = TriageContext(
         channel=Channel.USER_REPORT.value,
@@ -737,5 +773,6 @@ def sample_contexts(family_names: Sequence[str]) -> tuple[TriageContext, TriageC
         ),
         languages=("en",),
         unassessed_languages=("fr",),
+        victim_wrote=("secrecy.secret_talk",),
     )
     return alarming, quiet

@@ -412,8 +412,9 @@ def _suspect_words(context: TriageContext) -> str:
     parts = []
     if facts.distinct_minors:
         parts.append(
-            f"reported with {facts.distinct_minors} different "
-            + ("child" if facts.distinct_minors == 1 else "children")
+            "reported with 1 child"
+            if facts.distinct_minors == 1
+            else f"reported with {facts.distinct_minors} different children"
         )
     if facts.age_probed_minors:
         parts.append(f"asked {facts.age_probed_minors} of them their age")
