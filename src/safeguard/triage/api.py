@@ -20,9 +20,7 @@ from safeguard.core.fields import STORABLE, ApiIn, Choice
 from safeguard.core.openapi import answers
 from safeguard.core.versioned import version_described
 from safeguard.intake.schemas import EscalationIn
-from safeguard.intake.sources import source_of
-from safeguard.triage.context import SourceFacts
-from safeguard.triage.history import context_unsaved
+from safeguard.triage.explain import explain_result
 from safeguard.triage.lifecycle import policy_promote, policy_shadow, policy_upload
 from safeguard.triage.models import PolicyStatus, TriagePolicy
 from safeguard.triage.policy import MAX_POLICY_BYTES
@@ -144,18 +142,14 @@ def policy_promote_post(request: HttpRequest, version: str, payload: PromoteIn) 
 def explain(request: HttpRequest, payload: EscalationIn) -> dict[str, Any]:
     from django.utils import timezone
 
-    policy = policy_active()
-    now = timezone.now()
     user = request.auth  # type: ignore[attr-defined]
-    kind, verified = source_of(payload, le_partner=getattr(user, "role", "") == Role.LE_PARTNER)
-    context = context_unsaved(
-        payload.model_dump(mode="json"),
-        now=now,
-        source=SourceFacts(kind=kind.value, verified=verified),
-        ignored_models=policy.ignored_models,
+    return explain_result(
+        payload,
+        timezone.now(),
+        policy=policy_active(),
+        le_partner=getattr(user, "role", "") == Role.LE_PARTNER,
+        history=True,
     )
-    result: dict[str, Any] = policy.evaluate(context, now=now).to_json()
-    return result
 
 
 @router.post(

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from safeguard.intake.schemas import EscalationIn
 from safeguard.intake.sources import source_of
 from safeguard.triage.context import SourceFacts, build_context
-from safeguard.triage.policy import compile_policy, default_policy_text
+from safeguard.triage.policy import Policy, compile_policy, default_policy_text
 
 
 class ExplainError(Exception):
@@ -47,17 +47,35 @@ def read_escalation(path: str) -> EscalationIn:
         raise ExplainError(f"{path} is not a valid escalation: {problems}") from None
 
 
-def explain_offline(escalation: EscalationIn, now: datetime) -> dict[str, Any]:
-    policy = compile_policy(default_policy_text())
-    kind, verified = source_of(escalation, le_partner=False)
-    context = build_context(
-        escalation.model_dump(mode="json"),
-        now=now,
-        source=SourceFacts(kind=kind.value, verified=verified),
-        ignored_models=policy.ignored_models,
-    )
+def explain_result(
+    escalation: EscalationIn,
+    now: datetime,
+    *,
+    policy: Policy,
+    le_partner: bool = False,
+    history: bool = False,
+) -> dict[str, Any]:
+    """What `policy` decides for an escalation that is not saved, as JSON. With `history`, the
+    suspects' open case and stored escalations count (needs the database)."""
+    kind, verified = source_of(escalation, le_partner=le_partner)
+    payload = escalation.model_dump(mode="json")
+    source = SourceFacts(kind=kind.value, verified=verified)
+    if history:
+        from safeguard.triage.history import context_unsaved
+
+        context = context_unsaved(
+            payload, now=now, source=source, ignored_models=policy.ignored_models
+        )
+    else:
+        context = build_context(
+            payload, now=now, source=source, ignored_models=policy.ignored_models
+        )
     result: dict[str, Any] = policy.evaluate(context, now=now).to_json()
     return result
+
+
+def explain_offline(escalation: EscalationIn, now: datetime) -> dict[str, Any]:
+    return explain_result(escalation, now, policy=compile_policy(default_policy_text()))
 
 
 def explain_with_database(escalation: EscalationIn, now: datetime) -> dict[str, Any]:
@@ -67,19 +85,9 @@ def explain_with_database(escalation: EscalationIn, now: datetime) -> dict[str, 
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safeguard.config.settings")
     django.setup()
-    from safeguard.triage.history import context_unsaved
     from safeguard.triage.services import policy_active
 
-    policy = policy_active()
-    kind, verified = source_of(escalation, le_partner=False)
-    context = context_unsaved(
-        escalation.model_dump(mode="json"),
-        now=now,
-        source=SourceFacts(kind=kind.value, verified=verified),
-        ignored_models=policy.ignored_models,
-    )
-    result: dict[str, Any] = policy.evaluate(context, now=now).to_json()
-    return result
+    return explain_result(escalation, now, policy=policy_active(), history=True)
 
 
 def main(argv: list[str]) -> int:
