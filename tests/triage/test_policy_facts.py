@@ -139,3 +139,25 @@ def test_the_default_policy_compiles_with_its_new_sections() -> None:
     assert policy.sources["trusted_flagger"].raise_by == 1
     assert policy.unassessed_floor is not None
     assert policy.unassessed_floor.value == "P2"
+
+
+def test_a_rule_may_name_any_classifier_label_guarded_with_has() -> None:
+    rule = "  - name: nudity\n    when: '{when}'\n    priority: P2\n    explain: nudity\n"
+    guarded = "has(classifiers.nudity) && classifiers.nudity.score > 0.8"
+    policy = compile_policy('version: "t"\nrules:\n' + rule.format(when=guarded))
+    scored = {
+        **BASE,
+        "classifiers": [{"model": "m", "version": "1", "label": "nudity", "score": 0.9}],
+    }
+    assert policy.evaluate(build_context(scored, now=NOW), now=NOW).priority.value == "P2"
+    unscored = policy.evaluate(build_context(BASE, now=NOW), now=NOW)
+    assert (unscored.priority.value, unscored.rule_errors) == ("P3", ())
+    # Unguarded, the rule would fail on every escalation without the label: refused at upload.
+    with pytest.raises(PolicyError, match="KeyError"):
+        compile_policy(
+            'version: "t"\nrules:\n' + rule.format(when="classifiers.nudity.score > 0.8")
+        )
+    with pytest.raises(PolicyError, match="has score, model, version"):
+        compile_policy(
+            'version: "t"\nrules:\n' + rule.format(when="has(classifiers.x) && classifiers.x.y")
+        )

@@ -236,6 +236,12 @@ def _cel_type(value: CelValue) -> str:
     return "map"
 
 
+# Maps whose keys are open: a platform's classifier labels are its own, so a rule may name any
+# (guarded with has(), since a label no model sent is absent); each value has the shape of the
+# entries the samples hold.
+OPEN_MAPS = frozenset({"classifiers"})
+
+
 def _check_path(path: Sequence[str], schema: Mapping[str, CelValue]) -> str | None:
     node: CelValue | Mapping[str, CelValue] = schema
     walked: list[str] = []
@@ -243,6 +249,10 @@ def _check_path(path: Sequence[str], schema: Mapping[str, CelValue]) -> str | No
         if not isinstance(node, Mapping):
             where = ".".join(walked)
             return f"{where} is a {_cel_type(node)} and has no field {part!r}"
+        if part not in node and ".".join(walked) in OPEN_MAPS and node:
+            node = next(iter(node.values()))
+            walked.append(part)
+            continue
         if part not in node:
             if not walked:
                 if part in TYPE_NAMES:
