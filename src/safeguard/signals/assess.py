@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from safeguard.signals.indicators import Family, SignalResult, analyze
+from safeguard.signals.indicators import Family, SignalResult, analyze, with_times
 from safeguard.signals.languages import detect_language, families_for, supported_languages
 from safeguard.signals.temporal import TimeExpression, find_times, supported_time_languages
 
@@ -91,19 +91,7 @@ def assess_text(
             language=language, assessed=assessed, result=first, times=tuple(times)
         )
     # Only the families with a time group change once the times are known.
-    again = analyze(text, with_time, time_spans=[(t.start, t.end) for t in times])
-    replaced = {f.name for f in with_time}
-    by_family = {entry.family: entry for entry in again.scores}
-    result = SignalResult(
-        indicators=tuple(
-            sorted(
-                [ind for ind in first.indicators if ind.family not in replaced]
-                + list(again.indicators),
-                key=lambda ind: (ind.start, ind.end, ind.family, ind.group),
-            )
-        ),
-        scores=tuple(by_family.get(entry.family, entry) for entry in first.scores),
-    )
+    result = with_times(first, text, with_time, [(t.start, t.end) for t in times])
     return TextAssessment(language=language, assessed=assessed, result=result, times=tuple(times))
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "packaged_language_families",
     "packaged_languages",
     "parse_family",
+    "with_times",
 ]
 
 # Names become keys in the triage context (signals.<family>.score), so they must be identifiers.
@@ -660,6 +661,54 @@ def _family_score(family: Family, matched: Sequence[str]) -> float:
 
 
 TIME_PHRASE: Final = "<time expression>"
+
+
+def with_times(
+    result: SignalResult,
+    text: str,
+    families: Sequence[Family],
+    time_spans: Sequence[tuple[int, int]],
+) -> SignalResult:
+    """`result` (of analyze(text, families) without times) as analyze would give it with these
+    time spans, without matching the phrases again: only the time groups change."""
+    spans = _check_spans(text, time_spans)
+    if not spans:
+        return result
+    by_name = {family.name: family for family in families}
+    added: list[Indicator] = []
+    scores: list[FamilyScore] = []
+    for entry in result.scores:
+        family = by_name.get(entry.family)
+        timed = [group for group in family.groups if group.time] if family is not None else []
+        if family is None or not timed:
+            scores.append(entry)
+            continue
+        matched = list(entry.groups)
+        for group in timed:
+            added.extend(
+                Indicator(
+                    family=family.name,
+                    group=group.name,
+                    phrase_id=f"{family.name}.{group.name}.time",
+                    phrase=TIME_PHRASE,
+                    text=text[start:end],
+                    start=start,
+                    end=end,
+                )
+                for start, end in spans
+            )
+            if group.name not in matched:
+                matched.append(group.name)
+        # Groups in file order, as analyze reports them.
+        order = [group.name for group in family.groups if group.name in matched]
+        score = _family_score(family, order)
+        scores.append(
+            replace(entry, score=score, triggered=score >= family.threshold, groups=tuple(order))
+        )
+    indicators = sorted(
+        [*result.indicators, *added], key=lambda ind: (ind.start, ind.end, ind.family, ind.group)
+    )
+    return SignalResult(indicators=tuple(indicators), scores=tuple(scores))
 
 
 def _check_spans(text: str, spans: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -79,8 +79,9 @@ HAN_SHARE: Final = 0.6
 # Han text has no spaces, so its words cannot be counted; this many characters is enough.
 MIN_HAN: Final = 4
 # Detection reads at most this many characters (cut at a space): enough to tell a language
-# apart, and lingua's time grows with the length (about 0.25 ms here, 1.4 ms for 2,000).
-MAX_DETECT_CHARS: Final = 250
+# apart, and lingua's time grows with the length (about 0.2 ms here, 1.4 ms for 2,000).
+MAX_DETECT_CHARS: Final = 200
+ENGLISH_WINDOW: Final = 400
 
 _WORD: Final = re.compile(r"[^\W\d_]+")
 # Words that occur in nearly every English text and in no other detectable language as words
@@ -149,15 +150,22 @@ def _code(language: Language) -> str:
     return language.iso_code_639_1.name.lower()
 
 
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", limit // 2, limit)
+    return text[: cut if cut > 0 else limit]
+
+
 def detect_language(text: str) -> str | None:
     """The ISO 639-1 code of the language text is written in ("zh" for Chinese), or None when
     the text is too short, has no letters, or is not clearly in one language.
 
     Only the first MAX_DETECT_CHARS characters are read.
     """
-    if len(text) > MAX_DETECT_CHARS:
-        cut = text.rfind(" ", MAX_DETECT_CHARS // 2, MAX_DETECT_CHARS)
-        text = text[: cut if cut > 0 else MAX_DETECT_CHARS]
+    # The English fast path reads a longer window: it only counts words.
+    window = _cut(text, ENGLISH_WINDOW)
+    text = _cut(text, MAX_DETECT_CHARS)
     letters = sum(len(word) for word in _WORD.findall(text))
     han = len(_HAN.findall(text))
     if han >= MIN_HAN and han >= HAN_SHARE * letters and not _KANA.search(text):
@@ -167,8 +175,8 @@ def detect_language(text: str) -> str | None:
     too_short = len(words) < MIN_WORDS or letters < MIN_LETTERS
     if too_short and han + len(_KANA.findall(text)) < MIN_HAN:
         return None
-    if words and text.isascii():
-        lowered = [word.lower() for word in text.split()]
+    if words and window.isascii():
+        lowered = [word.lower() for word in window.split()]
         markers = [word for word in lowered if word.strip('.,!?;:"()') in _ENGLISH_MARKERS]
         if len(set(markers)) >= ENGLISH_MARKERS_MIN and len(markers) >= ENGLISH_SHARE * len(
             lowered
