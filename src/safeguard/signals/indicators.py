@@ -663,6 +663,24 @@ def _family_score(family: Family, matched: Sequence[str]) -> float:
 TIME_PHRASE: Final = "<time expression>"
 
 
+def _time_indicators(
+    family: Family, group: PhraseGroup, text: str, spans: Sequence[tuple[int, int]]
+) -> list[Indicator]:
+    """One indicator of a time group per time expression found in the text."""
+    return [
+        Indicator(
+            family=family.name,
+            group=group.name,
+            phrase_id=f"{family.name}.{group.name}.time",
+            phrase=TIME_PHRASE,
+            text=text[start:end],
+            start=start,
+            end=end,
+        )
+        for start, end in spans
+    ]
+
+
 def with_times(
     result: SignalResult,
     text: str,
@@ -685,18 +703,7 @@ def with_times(
             continue
         matched = list(entry.groups)
         for group in timed:
-            added.extend(
-                Indicator(
-                    family=family.name,
-                    group=group.name,
-                    phrase_id=f"{family.name}.{group.name}.time",
-                    phrase=TIME_PHRASE,
-                    text=text[start:end],
-                    start=start,
-                    end=end,
-                )
-                for start, end in spans
-            )
+            added.extend(_time_indicators(family, group, text, spans))
             if group.name not in matched:
                 matched.append(group.name)
         # Groups in file order, as analyze reports them.
@@ -747,18 +754,7 @@ def analyze(
         unless: list[tuple[int, int]] = []
         for group in family.groups:
             if group.time:
-                for start, end in spans:
-                    indicators.append(
-                        Indicator(
-                            family=family.name,
-                            group=group.name,
-                            phrase_id=f"{family.name}.{group.name}.time",
-                            phrase=TIME_PHRASE,
-                            text=text[start:end],
-                            start=start,
-                            end=end,
-                        )
-                    )
+                indicators.extend(_time_indicators(family, group, text, spans))
                 if spans:
                     matched.append(group.name)
                 continue
