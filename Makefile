@@ -33,7 +33,9 @@ typecheck: $(STAMP)
 		src/safeguard/triage/bulk.py src/safeguard/triage/bulk_api.py \
 		src/safeguard/cases/playbooks.py src/safeguard/cases/playbook_services.py \
 		src/safeguard/cases/playbook_selectors.py src/safeguard/cases/playbook_api.py \
-		src/safeguard/audit/chain.py src/safeguard/audit/merkle.py src/safeguard/audit/checkpoint.py \
+		src/safeguard/audit/leaves.py src/safeguard/audit/merkle.py src/safeguard/audit/checkpoint.py \
+		src/safeguard/audit/verification.py src/safeguard/audit/proofs.py src/safeguard/audit/tasks.py \
+		src/safeguard/audit/models.py src/safeguard/audit/management/commands/audit.py \
 		src/safeguard/evidence/vault.py \
 		src/safeguard/cases/workflow.py src/safeguard/cases/clock.py src/safeguard/accounts/permissions.py \
 		src/safeguard/accounts/permission_text.py src/safeguard/review/live.py \

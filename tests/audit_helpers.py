@@ -63,7 +63,7 @@ def _target(target: Target) -> tuple[str, str]:
 
 def _describe(event: AuditEvent) -> str:
     return (
-        f"#{event.seq} {event.event_type} {event.target_type}:{event.target_id} "
+        f"#{event.pk} {event.event_type} {event.target_type}:{event.target_id} "
         f"actor={event.actor_label!r} source={event.source} data={event.data!r}"
     )
 
@@ -93,7 +93,7 @@ def audited(
     """The events of `event_type` matching every filter given, in the order recorded. Asserts
     nothing and records nothing."""
     query: QuerySet[AuditEvent] = AuditEvent.objects.filter(
-        event_type=event_type.value, seq__gt=after
+        event_type=event_type.value, id__gt=after
     )
     if target is not None:
         kind, pk = _target(target)
@@ -102,7 +102,7 @@ def audited(
         query = query.filter(actor__isnull=True) if actor is None else query.filter(actor=actor)
     if source is not None:
         query = query.filter(source=source.value)
-    found = list(query.select_related("actor").order_by("seq"))
+    found = list(query.select_related("actor").order_by("id"))
     if data is not None:
         found = [e for e in found if _contains(e.data, data)]
     return found
@@ -122,9 +122,9 @@ def _failure(
     others = AuditEvent.objects.filter(event_type=event_type.value).exclude(
         pk__in=[e.pk for e in found]
     )
-    lines += [f"  not matching: {_describe(e)}" for e in others.order_by("seq")[:10]]
+    lines += [f"  not matching: {_describe(e)}" for e in others.order_by("id")[:10]]
     if not others.exists() and not found:
-        recent = AuditEvent.objects.order_by("-seq")[:10]
+        recent = AuditEvent.objects.order_by("-id")[:10]
         lines.append(f"  no {event_type.value} events at all; the latest events are:")
         lines += [f"    {_describe(e)}" for e in reversed(list(recent))]
     return "\n".join(lines)
@@ -143,7 +143,7 @@ def assert_audited(
 
     `target` is the object audited (or a `(target_type, id)` pair); `actor` None means
     Safeguard itself acted; `data` must be contained in the event's data (nested mappings are
-    compared key by key); `after` is a sequence number the event must come after.
+    compared key by key); `after` is an event id the event must come after.
     """
     found = audited(event_type, target=target, actor=actor, source=source, data=data, after=after)
     filters = {"target": target, "actor": actor, "source": source, "data": data, "after": after}
@@ -196,7 +196,7 @@ def assert_audit_trail(
     """The events about `target` (after `after`) are exactly `expected`, in that order."""
     kind, pk = _target(target)
     events = list(
-        AuditEvent.objects.filter(target_type=kind, target_id=pk, seq__gt=after).order_by("seq")
+        AuditEvent.objects.filter(target_type=kind, target_id=pk, id__gt=after).order_by("id")
     )
     got = [e.event_type for e in events]
     assert got == [t.value for t in expected], "audit trail differs:\n" + "\n".join(
@@ -210,7 +210,7 @@ def assert_audit_trail(
 def assert_last_audited(event_type: AuditEventType, *, target: Target) -> AuditEvent:
     """The newest event about `target` is of `event_type`: return it."""
     kind, pk = _target(target)
-    newest = AuditEvent.objects.filter(target_type=kind, target_id=pk).order_by("-seq").first()
+    newest = AuditEvent.objects.filter(target_type=kind, target_id=pk).order_by("-id").first()
     assert newest is not None, f"no audit events about {kind}:{pk}"
     assert newest.event_type == event_type.value, (
         f"expected the newest event about {kind}:{pk} to be {event_type.value}, "
@@ -220,12 +220,24 @@ def assert_last_audited(event_type: AuditEventType, *, target: Target) -> AuditE
     return newest
 
 
-def last_seq() -> int:
-    """The newest event's sequence number, to assert only what a step recorded (`after=`)."""
-    newest = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+def last_event_id() -> int:
+    """The newest event's id, to assert only what a step recorded (`after=`). Ids follow the
+    order events were written in, which within one test is the order they committed in."""
+    newest = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
     return newest or 0
 
 
 def unasserted(types: Iterable[AuditEventType] = AuditEventType) -> list[AuditEventType]:
     """The event types no test asserted in this process."""
     return [t for t in types if t not in ASSERTED]
+
+
+def audit_log_intact() -> bool:
+    """Sequence what has been recorded, then verify the whole log (tree and checkpoints)."""
+    from safeguard.audit.selectors import audit_log_verify
+    from safeguard.audit.services import audit_sequence
+
+    audit_sequence()
+    result = audit_log_verify()
+    assert result.ok, result.problem
+    return result.ok

@@ -12,7 +12,7 @@ from django.test import Client
 from safeguard.accounts.models import ApiToken, User
 from safeguard.accounts.permissions import Role
 from safeguard.audit.events import AuditEventType, AuditSource
-from tests.audit_helpers import assert_audited, last_seq
+from tests.audit_helpers import assert_audited, last_event_id
 from tests.factories import UserFactory
 
 E = AuditEventType
@@ -61,10 +61,10 @@ def test_a_service_account_is_created_given_a_token_and_the_token_revoked(db: No
         data={"user": "platform-bot", "prefix": token.prefix},
     )
     assert Client().get("/api/v1/me", headers=bearer).status_code == 401
-    before = last_seq()
+    before = last_event_id()
     with pytest.raises(CommandError, match="already revoked"):
         run("tokens", "revoke", token.prefix)
-    assert last_seq() == before
+    assert last_event_id() == before
 
 
 def test_a_role_change_is_audited_with_both_roles(db: None) -> None:

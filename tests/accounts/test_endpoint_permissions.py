@@ -26,6 +26,8 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/cases"): frozenset({R.SPECIALIST, R.LEAD, R.LEGAL, R.AUDITOR}),
     ("GET", "/audit/events"): frozenset({R.AUDITOR}),
     ("GET", "/audit/verify"): frozenset({R.AUDITOR, R.ADMIN}),
+    ("GET", "/audit/events/{event_id}/proof"): frozenset({R.AUDITOR}),
+    ("GET", "/audit/checkpoint"): frozenset({R.AUDITOR, R.ADMIN}),
     ("GET", "/me"): EVERYONE,
     ("GET", "/queues"): frozenset({R.SPECIALIST, R.LEAD}),
     ("PUT", "/queues/{name}"): frozenset({R.ADMIN}),

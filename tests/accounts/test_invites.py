@@ -35,7 +35,7 @@ from tests.audit_helpers import (
     assert_audited,
     assert_audited_many,
     assert_last_audited,
-    last_seq,
+    last_event_id,
 )
 from tests.factories import UserFactory
 from tests.tasks import run_tasks
@@ -296,11 +296,11 @@ def test_invites_are_refused_where_they_make_no_sense(db: None) -> None:
 def test_a_reset_with_an_impossible_invite_changes_nothing(db: None) -> None:
     user = UserFactory(role=Role.SPECIALIST.value)
     totp_device_create(user=user, actor=None, source=AuditSource.CLI, confirmed=True)
-    before = last_seq()
+    before = last_event_id()
 
     with pytest.raises(CommandError, match="valid for up to 14 days"):
         call_command("users", "reset-second-factor", user.username, "--hours", "0")
 
     # One transaction: the authenticator is still there and nothing was recorded.
     assert totp_device_confirmed_for(user=user) is not None
-    assert last_seq() == before
+    assert last_event_id() == before

@@ -14,7 +14,7 @@ from safeguard.accounts.services import api_token_create
 from safeguard.actions.models import Action
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.cases.models import Case
-from tests.audit_helpers import assert_audited, assert_audited_many, last_seq
+from tests.audit_helpers import assert_audited, assert_audited_many, last_event_id
 from tests.conftest import ApiClient, case_of, escalation_body
 from tests.factories import UserFactory
 
@@ -81,7 +81,7 @@ def test_another_platforms_service_account_cannot_confirm_or_learn_of_an_action(
     two_platforms: Any, action: str
 ) -> None:
     theirs, target = two_platforms["theirs"], two_platforms[action]
-    before = last_seq()
+    before = last_event_id()
 
     refused = theirs.post(f"/api/v1/actions/{target.pk}/confirm", {})
     absent_id = uuid.uuid4()
@@ -92,7 +92,7 @@ def test_another_platforms_service_account_cannot_confirm_or_learn_of_an_action(
         "detail"
     ].replace(str(absent_id), "<id>")
     assert Action.objects.get(pk=target.pk).status == "pending"
-    assert last_seq() == before
+    assert last_event_id() == before
 
 
 def test_each_platform_confirms_its_own(two_platforms: Any) -> None:

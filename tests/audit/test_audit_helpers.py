@@ -14,7 +14,7 @@ from tests.audit_helpers import (
     assert_audited,
     assert_audited_many,
     assert_not_audited,
-    last_seq,
+    last_event_id,
 )
 from tests.factories import UserFactory
 
@@ -54,7 +54,7 @@ def test_an_event_that_differs_in_any_way_fails_and_counts_nothing(
         "data": {"to": "admin"},
         "actor": UserFactory(),
         "source": AuditSource.API,
-        "after": last_seq(),
+        "after": last_event_id(),
         "target": UserFactory(),
     }
     assert_audited(E.USER_ROLE_CHANGED, **right)  # type: ignore[arg-type]

@@ -10,10 +10,14 @@ from hypothesis import strategies as st
 
 from safeguard.audit.merkle import (
     EMPTY_ROOT,
+    Frontier,
+    Node,
     ProofError,
+    completes_at,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
+    nodes_for_proof,
     root,
     verify_consistency,
     verify_inclusion,
@@ -176,3 +180,41 @@ def test_every_consistency_proof_verifies_and_a_rewritten_history_fails(
     rewritten = [*leaves[:k], leaf_hash(b"rewritten" + leaves[k]), *leaves[k + 1 :]]
     forged = consistency_proof(old, new, rewritten)
     assert not verify_consistency(old, new, old_root, root(rewritten[:new]), forged)
+
+
+@given(st.integers(min_value=1, max_value=70), st.data())
+def test_a_frontier_grows_the_same_tree_and_saves_every_node_a_proof_reads(
+    size: int, data: st.DataObject
+) -> None:
+    leaves = [leaf_hash(bytes([i % 256, i // 256])) for i in range(size)]
+    frontier = Frontier()
+    nodes: dict[Node, bytes] = {}
+    for i, leaf in enumerate(leaves):
+        for level, index, value in frontier.append(leaf):
+            nodes[(level, index)] = value
+            # Nodes come out in the order a verifier reads them back: by the leaf completing them.
+            assert completes_at(level, index) == i
+        assert frontier.root() == root(leaves[: i + 1])
+    index = data.draw(st.integers(min_value=0, max_value=size - 1))
+    old = data.draw(st.integers(min_value=1, max_value=size))
+    cases = [
+        (
+            lambda read: inclusion_proof(index, size, subtree=read),
+            inclusion_proof(index, size, leaves),
+        ),
+        (
+            lambda read: consistency_proof(old, size, subtree=read),
+            consistency_proof(old, size, leaves),
+        ),
+    ]
+    for make, expected in cases:
+        needed, build = nodes_for_proof(make)
+        assert needed <= nodes.keys()
+        # O(log n) reads: a bounded number of perfect subtrees per level of the tree.
+        assert len(needed) <= 2 * size.bit_length()
+        assert build({key: nodes[key] for key in needed}) == expected
+
+
+def test_a_frontier_refuses_edge_hashes_that_do_not_fit_its_size() -> None:
+    with pytest.raises(ProofError):
+        Frontier(3, [EMPTY_ROOT])

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from safeguard.accounts.permissions import Role
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.cases.models import Case
-from tests.audit_helpers import assert_audited, assert_audited_many, last_seq
+from tests.audit_helpers import assert_audited, assert_audited_many, last_event_id
 from tests.browser.conftest import ReviewCase, Staff, save_screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -79,7 +79,7 @@ def test_a_lead_changes_many_cases_and_a_refused_batch_keeps_what_was_entered(
     expect(page.locator("#bulk-to-queue")).to_have_value("general")
     assert set(Case.objects.values_list("queue", flat=True)) == {"grooming"}
     save_screenshot(page, "bulk-refused.png")
-    before = last_seq()
+    before = last_event_id()
 
     page.locator("#bulk-reason").fill("the general team has capacity tonight")
     page.get_by_role("button", name="Reassign the ticked cases").click()

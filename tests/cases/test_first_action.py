@@ -26,7 +26,7 @@ from safeguard.cases.queues import case_claim_renew, queue_claim_next
 from safeguard.cases.schemas import case_out
 from safeguard.cases.selectors import case_get_for
 from safeguard.intake.enums import Category, Channel
-from tests.audit_helpers import assert_audited, last_seq
+from tests.audit_helpers import assert_audited, last_event_id
 from tests.conftest import ApiClient, case_of, escalation_body
 from tests.factories import UserFactory
 
@@ -194,7 +194,7 @@ def test_preserve_with_neither_content_nor_accounts_is_refused_precisely(
         content=[],
     )
     case, specialist = claimed(service_api, body)
-    before = last_seq()
+    before = last_event_id()
 
     with pytest.raises(
         DecisionError, match=r"^preserve: the case has no content or named account to act on$"
@@ -211,7 +211,7 @@ def test_preserve_with_neither_content_nor_accounts_is_refused_precisely(
     case.refresh_from_db()
     assert case.state == "in_review"
     assert case.first_action_at is None
-    assert last_seq() == before
+    assert last_event_id() == before
     assert not Action.objects.exists()
 
 

@@ -46,7 +46,7 @@ from safeguard.cases.services import CasePermissionDenied
 from safeguard.cases.workflow import CaseState, IllegalTransition, Priority
 from safeguard.intake.enums import Category
 from safeguard.review.playbook_views import REJECTED, playbook_context
-from tests.audit_helpers import assert_audited, assert_not_audited, last_seq
+from tests.audit_helpers import assert_audited, assert_not_audited, last_event_id
 from tests.conftest import sign_in_verified
 from tests.factories import UserFactory, filed_case
 
@@ -383,7 +383,7 @@ def test_a_case_lists_its_playbook_steps_unticked(self_harm_p0: Case) -> None:
 
 def test_ticking_a_step_records_who_and_when_and_is_audited(self_harm_p0: Case) -> None:
     specialist = UserFactory(role=Role.SPECIALIST.value)
-    before = last_seq()
+    before = last_event_id()
 
     tick = playbook_step_tick(
         case=self_harm_p0,
@@ -496,7 +496,7 @@ def _tick_all(case: Case, actor: User) -> None:
 def test_a_case_with_every_required_step_ticked_closes(self_harm_p0: Case) -> None:
     specialist = UserFactory(role=Role.SPECIALIST.value)
     _tick_all(self_harm_p0, specialist)
-    before = last_seq()
+    before = last_event_id()
 
     closed = case_close(case=_decided(self_harm_p0), actor=specialist, source=AuditSource.API)
 
@@ -540,7 +540,7 @@ def test_a_lead_closes_with_steps_unticked_only_with_a_reason_which_is_audited(
     with pytest.raises(PlaybookIncomplete, match="To close the case anyway, give a reason"):
         case_close(case=case, actor=lead, source=AuditSource.CONSOLE, reason="  \n ")
     assert _unchanged(case) == before
-    seq = last_seq()
+    seq = last_event_id()
 
     closed = case_close(
         case=case, actor=lead, source=AuditSource.CONSOLE, reason="Duplicate of a case handled"
@@ -592,7 +592,7 @@ def test_an_administrator_activates_a_new_version_which_cases_then_follow(
 ) -> None:
     admin = UserFactory(role=Role.ADMIN.value)
     text = _doc({"self_harm": {"any": [_step("talk-to-user")]}}, version="team-2")
-    seq = last_seq()
+    seq = last_event_id()
 
     record = playbook_activate(source_text=text, actor=admin, source=AuditSource.CLI)
 

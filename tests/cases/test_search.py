@@ -23,7 +23,7 @@ from safeguard.cases.search import SearchQueryInvalid, case_search_for
 from safeguard.cases.workflow import Priority
 from safeguard.evidence.models import ContentItem
 from safeguard.matching.models import Bank, BankEntry, ContentMatch
-from tests.audit_helpers import assert_audited, assert_not_audited, last_seq
+from tests.audit_helpers import assert_audited, assert_not_audited, last_event_id
 from tests.conftest import ApiClient, sign_in_verified
 from tests.factories import UserFactory, filed_case
 
@@ -154,7 +154,7 @@ def test_a_search_that_found_cases_is_audited_with_its_query_and_the_cases_shown
     cases: dict[str, Case], api_for: Any
 ) -> None:
     specialist = api_for(Role.SPECIALIST)
-    before = last_seq()
+    before = last_event_id()
 
     found = specialist.get("/api/v1/search", q="user:searchable-1")
     specialist.get("/api/v1/search", q="nothing-matches-this")
@@ -170,7 +170,7 @@ def test_a_search_that_found_cases_is_audited_with_its_query_and_the_cases_shown
         after=before,
     )
     # An empty answer showed nothing: it is not an event (see docs/search-and-bulk.md).
-    assert AuditEvent.objects.filter(seq__gt=before, event_type=E.CASES_SEARCHED).count() == 1
+    assert AuditEvent.objects.filter(id__gt=before, event_type=E.CASES_SEARCHED).count() == 1
 
 
 def test_an_auditors_search_is_a_read_under_their_grant(
@@ -233,7 +233,7 @@ def test_a_search_that_cannot_be_made_is_refused_precisely_and_records_nothing(
     cases: dict[str, Case], api_for: Any, query: str, message: str
 ) -> None:
     specialist = api_for(Role.SPECIALIST)
-    before = last_seq()
+    before = last_event_id()
 
     with pytest.raises(SearchQueryInvalid, match=re.escape(message)):
         case_search_for(user=specialist.user, query=query)
@@ -241,7 +241,7 @@ def test_a_search_that_cannot_be_made_is_refused_precisely_and_records_nothing(
 
     assert answer.status_code == 422
     assert message in answer.json()["detail"]
-    assert last_seq() == before
+    assert last_event_id() == before
 
 
 def test_the_console_page_links_each_result_to_its_case_and_shows_errors_by_the_box(

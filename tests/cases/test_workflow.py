@@ -20,7 +20,7 @@ from safeguard.cases.workflow import (
     diagram_markdown,
     next_state,
 )
-from tests.audit_helpers import assert_audit_trail, assert_audited, last_seq
+from tests.audit_helpers import assert_audit_trail, assert_audited, last_event_id
 from tests.conftest import case_of, escalation_body
 from tests.factories import CaseFactory, UserFactory
 
@@ -49,7 +49,7 @@ def test_the_whole_lifecycle_with_reopen(case: Case) -> None:
     lead = UserFactory(role=Role.LEAD.value)
     path = [T.START_REVIEW, T.DECIDE, T.RECORD_ACTIONS, T.CLOSE, T.REOPEN]
     states = []
-    before = last_seq()
+    before = last_event_id()
     for transition in path:
         case = case_transition(
             case=case,
@@ -69,13 +69,13 @@ def test_the_whole_lifecycle_with_reopen(case: Case) -> None:
 
 
 def test_an_illegal_transition_is_refused_and_changes_nothing(case: Case) -> None:
-    before = last_seq()
+    before = last_event_id()
 
     with pytest.raises(IllegalTransition, match="cannot decide a case that is triaged"):
         case_transition(case=case, transition=T.DECIDE, actor=None, source=AuditSource.SYSTEM)
 
     assert Case.objects.get(pk=case.pk).state == CaseState.TRIAGED
-    assert last_seq() == before
+    assert last_event_id() == before
 
 
 def test_a_person_needs_the_transitions_permission(case: Case) -> None:
@@ -146,7 +146,7 @@ def test_the_service_takes_exactly_the_legal_transitions(
     state: CaseState, transition: T, db: None
 ) -> None:
     case = CaseFactory(state=state)
-    before = last_seq()
+    before = last_event_id()
 
     if (state, transition) not in LEGAL:
         with pytest.raises(IllegalTransition):
@@ -154,7 +154,7 @@ def test_the_service_takes_exactly_the_legal_transitions(
                 case=case, transition=transition, actor=None, source=AuditSource.SYSTEM, reason="r"
             )
         assert Case.objects.get(pk=case.pk).state == state
-        assert last_seq() == before
+        assert last_event_id() == before
         return
 
     moved = case_transition(

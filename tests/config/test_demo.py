@@ -73,10 +73,27 @@ def test_demo_then_verify_then_tamper_by_hand(tmp_path: Path) -> None:
 
     intact = safeguard(env, "audit", "verify")
     assert intact.returncode == 0, intact.stderr
-    assert "audit chain intact" in intact.stdout
+    assert "audit log intact" in intact.stdout
+
+    # A proof of one event, checked with nothing but the public key: no settings, no database.
+    key = safeguard(env, "audit", "public-key").stdout.strip()
+    proof = safeguard(env, "audit", "prove", "5")
+    assert proof.returncode == 0, proof.stderr
+    (tmp_path / "proof.json").write_text(proof.stdout, encoding="utf-8")
+    checked = safeguard(
+        clean_env(),
+        "audit",
+        "check-proof",
+        str(tmp_path / "proof.json"),
+        "--public-key",
+        key,
+        cwd=tmp_path,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "proof valid: event #5" in checked.stdout
 
     with sqlite3.connect(tmp_path / "safeguard.sqlite3") as db:
-        db.execute("UPDATE audit_auditevent SET data = '{}' WHERE seq = 5")
+        db.execute("UPDATE audit_auditevent SET data = '{}' WHERE id = 5")
 
     broken = safeguard(env, "audit", "verify")
     assert broken.returncode != 0

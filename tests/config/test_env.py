@@ -12,6 +12,7 @@ from safeguard.config.env import ConfigurationError, Https, Mode, load, load_htt
 from tests.cli import clean_env, safeguard
 
 GOOD_KEY = base64.b64encode(bytes(32)).decode()
+AUDIT_KEY = base64.b64encode(bytes(range(32))).decode()
 # Long and varied enough for Django's `check --deploy` (50 characters, 5 different ones).
 SECRET_KEY = "test-only-secret-key-" + "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -48,11 +49,63 @@ def test_production_with_its_keys(tmp_path: Path) -> None:
         {
             "SAFEGUARD_SECRET_KEY": SECRET_KEY,
             "SAFEGUARD_VAULT_KEY": GOOD_KEY,
+            "SAFEGUARD_AUDIT_SIGNING_KEY": AUDIT_KEY,
             "SAFEGUARD_VAR_DIR": str(tmp_path),
         }
     )
     assert config.mode is Mode.PRODUCTION
     assert config.vault_key == bytes(32)
+    assert config.audit_signing_key == bytes(range(32))
+    # Production exports checkpoints only where it is told to (docs/audit-and-evidence.md).
+    assert config.audit_witness_file is None
+    assert config.audit_origin == "safeguard.platform/audit"
+
+
+def test_production_without_an_audit_signing_key_fails_clearly(tmp_path: Path) -> None:
+    env = {
+        "SAFEGUARD_SECRET_KEY": SECRET_KEY,
+        "SAFEGUARD_VAULT_KEY": GOOD_KEY,
+        "SAFEGUARD_VAR_DIR": str(tmp_path),
+    }
+
+    with pytest.raises(ConfigurationError, match="SAFEGUARD_AUDIT_SIGNING_KEY is not set"):
+        load(env)
+    assert not (tmp_path / "audit-signing.key").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SAFEGUARD_AUDIT_SIGNING_KEY", "not base64!", "not valid base64"),
+        ("SAFEGUARD_AUDIT_SIGNING_KEY", base64.b64encode(b"short").decode(), "32 bytes"),
+        ("SAFEGUARD_AUDIT_ORIGIN", "two words", "without spaces"),
+        ("SAFEGUARD_AUDIT_ORIGIN", "a+b", "without spaces or '\\+'"),
+        ("SAFEGUARD_AUDIT_WITNESS_WEBHOOK_URL", "https://witness.example/in", "SECRET is not"),
+    ],
+)
+def test_bad_audit_settings_are_named(tmp_path: Path, name: str, value: str, message: str) -> None:
+    env = {
+        "SAFEGUARD_SECRET_KEY": SECRET_KEY,
+        "SAFEGUARD_VAULT_KEY": GOOD_KEY,
+        "SAFEGUARD_AUDIT_SIGNING_KEY": AUDIT_KEY,
+        "SAFEGUARD_VAR_DIR": str(tmp_path),
+        name: value,
+    }
+    with pytest.raises(ConfigurationError, match=message):
+        load(env)
+
+
+def test_development_generates_an_audit_key_and_keeps_checkpoints_beside_its_database(
+    tmp_path: Path,
+) -> None:
+    env = {"SAFEGUARD_ENV": "development", "SAFEGUARD_VAR_DIR": str(tmp_path)}
+
+    first, second = load(env), load(env)
+
+    assert first.audit_signing_key == second.audit_signing_key
+    assert len(first.audit_signing_key) == 32
+    assert (tmp_path / "audit-signing.key").stat().st_mode & 0o777 == 0o600
+    assert first.audit_witness_file == (tmp_path / "audit-checkpoints.txt").resolve()
 
 
 def test_development_generates_keys_once_under_var(tmp_path: Path) -> None:
@@ -134,7 +187,11 @@ def test_production_refuses_a_weak_secret_key(tmp_path: Path, key: str) -> None:
 
 def test_a_key_at_the_thresholds_is_accepted(tmp_path: Path) -> None:
     key = "abcde" * 10  # exactly 50 characters, exactly 5 different ones
-    env = {"SAFEGUARD_SECRET_KEY": key, "SAFEGUARD_VAULT_KEY": GOOD_KEY}
+    env = {
+        "SAFEGUARD_SECRET_KEY": key,
+        "SAFEGUARD_VAULT_KEY": GOOD_KEY,
+        "SAFEGUARD_AUDIT_SIGNING_KEY": AUDIT_KEY,
+    }
 
     assert load({**env, "SAFEGUARD_VAR_DIR": str(tmp_path)}).secret_key == key
 

@@ -106,7 +106,7 @@ def test_a_bank_with_the_longest_name_is_created_and_audited_under_it(api_for: A
     assert event.target_id == name
     found = auditor.get("/api/v1/audit/events", target_type="bank", target_id=name)
     assert found.status_code == 200, found.content
-    assert [e["seq"] for e in found.json()] == [event.seq]
+    assert [e["id"] for e in found.json()] == [event.pk]
 
 
 def test_a_policy_with_the_longest_version_is_activated_and_audited_under_it(

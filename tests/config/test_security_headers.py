@@ -462,6 +462,7 @@ def production_env(var_dir: Path, **extra: str) -> dict[str, str]:
     return clean_env(
         SAFEGUARD_SECRET_KEY=secrets.token_urlsafe(50),
         SAFEGUARD_VAULT_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        SAFEGUARD_AUDIT_SIGNING_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
         SAFEGUARD_VAR_DIR=str(var_dir),
         SAFEGUARD_ALLOWED_HOSTS="safeguard.example,testserver,127.0.0.1",
         **extra,

@@ -278,7 +278,7 @@ def test_admin_bodies_and_paths_are_strict(
         ({"target_id": "case\u202e"}, "target_id", "U+202E"),
         ({"target_type": "case\x00"}, "target_type", "U+0000"),
         ({"target_id": "x" * 201}, "target_id", "at most 200"),
-        ({"after_seq": "99999999999999999999999"}, "after_seq", "less than"),
+        ({"after_id": "99999999999999999999999"}, "after_id", "less than"),
         ({"limit": "100000"}, "limit", "less than"),
     ],
 )

@@ -224,6 +224,11 @@ def test_an_action_reaches_the_platform_after_the_decision_commits(
     with receiver(SECRET, reply=b'{"status": "accepted"}') as platform:
         settings.SAFEGUARD_PLATFORM_WEBHOOK_URL = platform.url
         queue = queue_get_for(user=specialist, name="general")
+        # The intake's own tasks (the audit sequencer) run first: a worker in this process
+        # would otherwise wait for the SQLite write lock the transaction below holds.
+        rq_worker.until(lambda: rq_worker.queue.count == 0, "the intake's tasks")
+        rq_worker.had_its_chance()
+        before = rq_worker.jobs_run()
         with transaction.atomic():
             case = queue_claim_next(
                 queue=queue, actor=specialist, lease=lease_length(None), source=AuditSource.API
@@ -239,7 +244,7 @@ def test_an_action_reaches_the_platform_after_the_decision_commits(
             )
             rq_worker.had_its_chance()
             assert rq_worker.queue.count == 0
-            assert rq_worker.jobs_run() == 0
+            assert rq_worker.jobs_run() == before
             assert platform.received == []
 
         rq_worker.until(lambda: bool(_delivered(platform, "action_id")), "the action delivery")
@@ -253,3 +258,23 @@ def test_enqueue_refuses_to_run_outside_a_transaction(rq_worker: RunningWorker) 
         enqueue(page_deliver, page_id="00000000-0000-0000-0000-000000000000", attempt=1)
 
     assert rq_worker.queue.count == 0
+
+
+def test_audit_events_are_sequenced_by_the_worker_after_the_commit(
+    rq_worker: RunningWorker,
+) -> None:
+    from safeguard.audit.models import AuditCheckpoint, AuditEvent
+    from safeguard.audit.selectors import audit_log_verify
+
+    service = UserFactory(role=Role.SERVICE.value)
+    with transaction.atomic():
+        escalation_intake(payload=EscalationIn.model_validate(escalation_body()), caller=service)
+        rq_worker.had_its_chance()
+        assert rq_worker.queue.count == 0
+        assert rq_worker.jobs_run() == 0
+
+    rq_worker.until(
+        lambda: not AuditEvent.objects.filter(leaf_index__isnull=True).exists(), "the sequencer"
+    )
+    assert AuditCheckpoint.objects.get().size == AuditEvent.objects.count()
+    assert audit_log_verify().ok

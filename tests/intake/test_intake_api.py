@@ -53,7 +53,7 @@ def test_accepts_an_escalation_and_opens_a_case(service_api: Any) -> None:
         [E.CASE_OPENED, E.CASE_ESCALATION_JOINED, E.CASE_TRANSITIONED, E.CASE_TRIAGED],
         target=case,
     )
-    assert received.seq < trail[0].seq
+    assert received.pk < trail[0].pk
     opened, joined, _, triaged = trail
     assert opened.data == {"escalation": str(escalation.pk)}
     assert opened.actor == service_api.user

@@ -27,7 +27,7 @@ from safeguard.matching.services import (
 )
 from safeguard.matching.signal_types import HashResult
 from safeguard.matching.signals import get_signal_type
-from tests.audit_helpers import assert_audited, last_seq
+from tests.audit_helpers import assert_audited, last_event_id
 
 E = AuditEventType
 PDQ = get_signal_type("pdq")
@@ -269,14 +269,14 @@ def test_an_administrator_manages_a_bank_through_the_api_and_each_change_is_audi
         {"enabled": False, "reason": "a false positive"},
     )
     bank_off = admin.post("/api/v1/banks/partner-hashes/enabled", {"enabled": False})
-    before = last_seq()
+    before = last_event_id()
     refused = specialist.post("/api/v1/banks/partner-hashes/enabled", {"enabled": True})
 
     assert created.status_code == 201, created.content
     assert imported.json() == {"added": 2, "already_present": 0}
     assert entry_off.status_code == bank_off.status_code == 200
     assert refused.status_code == 403
-    assert last_seq() == before
+    assert last_event_id() == before
     bank = Bank.objects.get(name="partner-hashes")
     assert not bank.enabled
     made = assert_audited(E.BANK_CREATED, target=bank, actor=admin.user, source=AuditSource.API)

@@ -22,7 +22,7 @@ from safeguard.triage.bulk import (
     cases_bulk_reassign,
     cases_bulk_reprioritise,
 )
-from tests.audit_helpers import assert_audited, assert_audited_many, last_seq
+from tests.audit_helpers import assert_audited, assert_audited_many, last_event_id
 from tests.conftest import ApiClient, sign_in_verified
 from tests.factories import UserFactory, filed_case
 
@@ -52,7 +52,7 @@ def test_a_lead_moves_many_cases_to_a_queue_each_audited_and_the_batch_once(
 ) -> None:
     cases = _cases(service_api, 3)
     lead = api_for(Role.LEAD).user
-    before = last_seq()
+    before = last_event_id()
 
     changed = cases_bulk_reassign(
         case_ids=[c.pk for c in cases],
@@ -117,7 +117,7 @@ def test_a_lead_sets_the_priority_of_many_cases_each_with_its_override_record(
 ) -> None:
     cases = _cases(service_api, 2)
     lead = api_for(Role.LEAD)
-    before = last_seq()
+    before = last_event_id()
 
     answer = lead.post(
         URL,
@@ -150,7 +150,7 @@ def test_one_case_the_lead_may_not_see_refuses_the_batch_naming_it_and_changes_n
     Queue.objects.create(name="private", roles=[])
     (hidden,) = _cases(service_api, 1, queue="private")
     unknown = uuid.uuid4()
-    before_state, before = _state(cases), last_seq()
+    before_state, before = _state(cases), last_event_id()
 
     for stranger in (hidden.pk, unknown):
         answer = lead.post(
@@ -169,7 +169,7 @@ def test_one_case_the_lead_may_not_see_refuses_the_batch_naming_it_and_changes_n
         )
 
     assert _state(cases) == before_state
-    assert last_seq() == before
+    assert last_event_id() == before
 
 
 def test_a_case_that_refuses_the_change_refuses_the_batch_after_earlier_ones_were_tried(
@@ -178,7 +178,7 @@ def test_a_case_that_refuses_the_change_refuses_the_batch_after_earlier_ones_wer
     cases = _cases(service_api, 3)
     Case.objects.filter(pk=cases[2].pk).update(state=CaseState.CLOSED)
     lead = api_for(Role.LEAD).user
-    before_state, before = _state(cases), last_seq()
+    before_state, before = _state(cases), last_event_id()
 
     with pytest.raises(BulkRefused) as refused:
         cases_bulk_reassign(
@@ -193,7 +193,7 @@ def test_a_case_that_refuses_the_change_refuses_the_batch_after_earlier_ones_wer
     assert str(refused.value).startswith(f"case {cases[2].pk}: only triaged or in-review")
     # The first two were moved inside the transaction and rolled back with it.
     assert _state(cases) == before_state
-    assert last_seq() == before
+    assert last_event_id() == before
 
 
 @pytest.mark.parametrize(
@@ -224,13 +224,13 @@ def test_a_malformed_batch_is_refused_precisely_and_changes_nothing(
 ) -> None:
     cases = _cases(service_api, 1)
     lead = api_for(Role.LEAD)
-    before_state, before = _state(cases), last_seq()
+    before_state, before = _state(cases), last_event_id()
 
     answer = lead.post(URL, {"case_ids": [str(cases[0].pk)], **body})
 
     assert answer.status_code == 422, answer.content
     assert message in answer.content.decode()
-    assert (_state(cases), last_seq()) == (before_state, before)
+    assert (_state(cases), last_event_id()) == (before_state, before)
 
 
 def test_ids_listed_twice_an_empty_batch_and_an_oversized_one_are_refused(api_for: Any) -> None:
@@ -320,7 +320,7 @@ def test_a_person_who_may_not_review_cannot_be_handed_cases(
 ) -> None:
     cases = _cases(service_api, 1)
     lead, admin = api_for(Role.LEAD), api_for(Role.ADMIN)
-    before = last_seq()
+    before = last_event_id()
 
     answer = lead.post(
         URL,
@@ -336,7 +336,7 @@ def test_a_person_who_may_not_review_cannot_be_handed_cases(
     assert answer.json()["detail"] == (
         f"{admin.user.username} may not review cases; nothing was changed"
     )
-    assert last_seq() == before
+    assert last_event_id() == before
 
 
 def _bulk_page_queries(client: Client) -> int:

@@ -25,7 +25,7 @@ from safeguard.signals.safe_yaml import load_untrusted_yaml
 from safeguard.triage.models import TriagePolicy
 from safeguard.triage.policy import MAX_POLICY_BYTES
 from safeguard.triage.services import default_policy_source
-from tests.audit_helpers import last_seq
+from tests.audit_helpers import last_event_id
 from tests.conftest import ApiClient
 
 URL = "/api/v1/triage/policy"
@@ -71,7 +71,7 @@ def test_a_hostile_policy_is_refused_fast_and_changes_nothing(
     api_for: Callable[[Role], ApiClient], name: str, source: str, mentions: str
 ) -> None:
     admin = api_for(Role.ADMIN)
-    events = last_seq()
+    events = last_event_id()
 
     # The fastest of three tries (a refusal changes nothing, so it can be repeated): on a
     # shared machine other processes only ever add time.
@@ -91,7 +91,7 @@ def test_a_hostile_policy_is_refused_fast_and_changes_nothing(
     assert mentions in response.json()["detail"], (name, response.json())
     assert elapsed < 1.0, f"{name} took {elapsed:.2f} s"
     assert not TriagePolicy.objects.exists()
-    assert last_seq() == events
+    assert last_event_id() == events
     assert admin.get(URL).json()["version"] == "default-2"
 
 

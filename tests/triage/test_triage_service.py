@@ -22,7 +22,7 @@ from tests.audit_helpers import (
     assert_audited,
     assert_audited_many,
     assert_not_audited,
-    last_seq,
+    last_event_id,
 )
 from tests.cli import clean_env, safeguard
 from tests.conftest import ApiClient, case_of, escalation_body
@@ -163,7 +163,7 @@ def test_the_deadline_tasks_warn_then_breach_as_time_passes(service_api: ApiClie
     run_tasks(within=case.first_action_due - case.warn_at)
 
     breached = assert_audited(E.CASE_DEADLINE_BREACHED, target=case, data={"due": due})
-    assert warned.seq < breached.seq
+    assert warned.pk < breached.pk
     case.refresh_from_db()
     assert "breached" in case.tags
     pages = assert_audited_many(E.PAGE_SENT, count=2, target=case, actor=None)
@@ -237,7 +237,7 @@ def test_a_bad_policy_is_rejected_with_the_rule_name_and_changes_nothing(
     api_for: Any, name: str, rule: str, mentions: str
 ) -> None:
     admin = api_for(Role.ADMIN)
-    before = last_seq()
+    before = last_event_id()
 
     response = admin.client.put(
         "/api/v1/triage/policy",
@@ -249,7 +249,7 @@ def test_a_bad_policy_is_rejected_with_the_rule_name_and_changes_nothing(
     assert response.status_code == 422, (name, response.content)
     assert mentions in response.json()["detail"]
     assert not TriagePolicy.objects.exists()
-    assert last_seq() == before
+    assert last_event_id() == before
     assert admin.get("/api/v1/triage/policy").json()["version"] == "default-2"
 
 

@@ -1,1 +1,2 @@
-"""The append-only, hash-chained audit log: recording, verification and reading."""
+"""The append-only audit log as a transparency log: recording, sequencing into a Merkle tree,
+signed checkpoints, verification and proofs."""

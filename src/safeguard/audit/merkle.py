@@ -18,11 +18,16 @@ from typing import Final
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "Frontier",
+    "Node",
     "ProofError",
+    "completes_at",
     "consistency_proof",
+    "hash_from_nodes",
     "inclusion_proof",
     "leaf_hash",
     "node_hash",
+    "nodes_for_proof",
     "root",
     "root_from_inclusion",
     "verify_consistency",
@@ -117,6 +122,95 @@ def consistency_proof(
         return [*sub_proof(m - k, start + k, end, False), read(start, start + k)]
 
     return sub_proof(old_size, 0, size, True)
+
+
+# A stored interior (or leaf, level 0) hash: the perfect subtree of 2**level leaves starting at
+# leaf index * 2**level. Every range a proof reads splits into O(log n) of them.
+Node = tuple[int, int]
+
+
+def completes_at(level: int, index: int) -> int:
+    """The leaf position whose append completes node (level, index): the order a sequencer
+    writes nodes in, and so the order a verifier can read them back in."""
+    return ((index + 1) << level) - 1
+
+
+def _pieces(start: int, end: int) -> list[Node]:
+    """The perfect subtrees the RFC's split of [start, end) bottoms out in, left to right."""
+    n = end - start
+    if n & (n - 1) == 0:
+        level = n.bit_length() - 1
+        return [(level, start >> level)]
+    k = _split(n)
+    return [*_pieces(start, start + k), *_pieces(start + k, end)]
+
+
+def hash_from_nodes(start: int, end: int, nodes: dict[Node, bytes]) -> bytes:
+    """The hash of leaves [start, end) from stored perfect-subtree hashes (as `_pieces` names)."""
+    n = end - start
+    if n & (n - 1) == 0:
+        level = n.bit_length() - 1
+        return nodes[(level, start >> level)]
+    k = _split(n)
+    return node_hash(
+        hash_from_nodes(start, start + k, nodes), hash_from_nodes(start + k, end, nodes)
+    )
+
+
+def nodes_for_proof(
+    make: Callable[[Subtree], list[bytes]],
+) -> tuple[set[Node], Callable[[dict[Node, bytes]], list[bytes]]]:
+    """The nodes a proof needs, and how to build it once they are read: `make` is a proof
+    function given a `subtree` reader, e.g. `lambda read: inclusion_proof(i, n, subtree=read)`.
+    A store reads every node in one query instead of one per level."""
+    ranges: list[tuple[int, int]] = []
+
+    def record(start: int, end: int) -> bytes:
+        ranges.append((start, end))
+        return b""
+
+    make(record)
+    needed = {piece for start, end in ranges for piece in _pieces(start, end)}
+
+    def build(nodes: dict[Node, bytes]) -> list[bytes]:
+        return make(lambda start, end: hash_from_nodes(start, end, nodes))
+
+    return needed, build
+
+
+class Frontier:
+    """The right edge of a growing tree: one perfect-subtree hash per set bit of its size,
+    largest first. Appending a leaf returns the nodes it completes, so a sequencer can save
+    every interior hash without reading any back."""
+
+    def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
+        if len(hashes) != size.bit_count():
+            raise ProofError(
+                f"a tree of {size} has {size.bit_count()} edge hashes, not {len(hashes)}"
+            )
+        self.size = size
+        self.hashes = list(hashes)
+
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add one leaf hash; return the (level, index, hash) nodes it completes, leaf first."""
+        index = self.size
+        made = [(0, index, leaf)]
+        current, level = leaf, 0
+        while (index >> level) & 1:
+            current = node_hash(self.hashes.pop(), current)
+            level += 1
+            made.append((level, index >> level, current))
+        self.hashes.append(current)
+        self.size += 1
+        return made
+
+    def root(self) -> bytes:
+        if not self.hashes:
+            return EMPTY_ROOT
+        result = self.hashes[-1]
+        for left in reversed(self.hashes[:-1]):
+            result = node_hash(left, result)
+        return result
 
 
 def _need(leaves: Sequence[bytes] | None, size: int) -> Sequence[bytes]:

@@ -1,20 +1,47 @@
-"""Reading the audit log: listing events and verifying the chain."""
+"""Reading the audit log: listing events, verifying the tree, and proofs for outsiders."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
-from safeguard.audit.chain import GENESIS_HASH, ChainedEvent, Verification, verify
-from safeguard.audit.models import AuditEvent, AuditHead
-from safeguard.core.errors import Forbidden
+from safeguard.audit.checkpoint import NoteError, open_checkpoint
+from safeguard.audit.merkle import (
+    Node,
+    ProofError,
+    consistency_proof,
+    inclusion_proof,
+    nodes_for_proof,
+    verify_consistency,
+)
+from safeguard.audit.models import AuditCheckpoint, AuditEvent, AuditNode, AuditTree
+from safeguard.audit.proofs import PROOF_FORMAT
+from safeguard.audit.services import public_key
+from safeguard.audit.verification import (
+    KnownCheckpoint,
+    Problem,
+    StoredEvent,
+    StoredNode,
+    Tamper,
+    Verification,
+    verify_log,
+)
+from safeguard.core.errors import Conflict, Forbidden, NotFound
 
 
 class AuditAccessDenied(Forbidden):
     """The user may not read the audit log."""
+
+
+class NotSequenced(Conflict):
+    """The event exists but has no leaf (and so no proof) yet."""
 
 
 def audit_events_for(
@@ -27,7 +54,7 @@ def audit_events_for(
     summary, content text or media; reading those needs a read grant (cases.grants)."""
     if not user.has_permission(Permission.AUDIT_EVENT_READ):
         raise AuditAccessDenied
-    events = AuditEvent.objects.order_by("seq")
+    events = AuditEvent.objects.order_by("id")
     if target_type:
         events = events.filter(target_type=target_type)
     if target_id:
@@ -35,19 +62,186 @@ def audit_events_for(
     return events
 
 
-def _chained(batch_size: int) -> Iterator[ChainedEvent]:
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size):
-        yield ChainedEvent(
-            seq=event.seq, prev_hash=event.prev_hash, hash=event.hash, record=event.chained_record()
+def _stored_events(batch_size: int) -> Iterator[StoredEvent]:
+    events = AuditEvent.objects.filter(leaf_index__isnull=False).order_by("leaf_index")
+    for event in events.iterator(chunk_size=batch_size):
+        yield StoredEvent(
+            event_id=event.pk,
+            leaf_index=event.leaf_index or 0,
+            header=event.header(),
+            payload=event.payload(),
         )
 
 
-def _locate(hash_: str) -> int | None:
-    return AuditEvent.objects.filter(hash=hash_).values_list("seq", flat=True).first()
+def _stored_nodes(batch_size: int) -> Iterator[StoredNode]:
+    rows = AuditNode.objects.order_by("position", "level").values_list("level", "index", "hash")
+    for level, index, value in rows.iterator(chunk_size=batch_size):
+        yield StoredNode(level=level, index=index, hash=bytes(value))
 
 
-def audit_chain_verify(*, batch_size: int = 2000) -> Verification:
-    """Verify the whole chain, streaming it from the database in sequence order."""
-    head = AuditHead.objects.filter(pk=1).values_list("seq", "hash").first()
-    # A missing head row reads as the genesis head, so a chain with events fails verification.
-    return verify(_chained(batch_size), locate=_locate, head=head or (0, GENESIS_HASH))
+def _locate_leaf(value: bytes) -> int | None:
+    return AuditNode.objects.filter(level=0, hash=value).values_list("index", flat=True).first()
+
+
+def _stored_checkpoints(vkey: str) -> list[KnownCheckpoint]:
+    known = []
+    for stored in AuditCheckpoint.objects.order_by("size"):
+        label = f"#{stored.pk} "
+        try:
+            opened = open_checkpoint(stored.note, vkey, origin=settings.SAFEGUARD_AUDIT_ORIGIN)
+        except NoteError:
+            known.append(KnownCheckpoint(stored.size, bytes(stored.root), False, label=label))
+            continue
+        # What the signature covers is what counts, not the columns beside it.
+        known.append(KnownCheckpoint(opened.size, opened.root, True, label=label))
+    return known
+
+
+@dataclass(frozen=True)
+class Exported:
+    """Checkpoints read from an export file, each checked against the log's key."""
+
+    checkpoints: list[KnownCheckpoint]
+
+
+class ExportError(ValueError):
+    """An export file that is not a list of checkpoints signed by this log."""
+
+
+def read_exported(text: str, *, vkey: str | None = None) -> Exported:
+    """Parse an export file: signed notes, each followed by a blank line (as the sequencer
+    appends them). Every one must be signed by the log's key; a forged one is refused."""
+    key = vkey or public_key()
+    notes = _split_notes(text)
+    if not notes:
+        raise ExportError("the file holds no checkpoint")
+    found = []
+    for number, note in enumerate(notes, start=1):
+        try:
+            opened = open_checkpoint(note, key, origin=settings.SAFEGUARD_AUDIT_ORIGIN)
+        except NoteError as exc:
+            raise ExportError(f"checkpoint {number} in the file does not verify: {exc}") from None
+        found.append(
+            KnownCheckpoint(opened.size, opened.root, exported=True, label=f"{number} in the file ")
+        )
+    return Exported(found)
+
+
+def _split_notes(text: str) -> list[str]:
+    """Notes are "body\\n\\nsignatures\\n", one after another with a blank line between."""
+    blocks = [block for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
+    if len(blocks) % 2:
+        raise ExportError("the file is not whole signed notes (a body or signatures is missing)")
+    return [
+        f"{body.strip(chr(10))}\n\n{signatures.strip(chr(10))}\n"
+        for body, signatures in zip(blocks[::2], blocks[1::2], strict=True)
+    ]
+
+
+def audit_log_verify(*, against: Exported | None = None, batch_size: int = 5000) -> Verification:
+    """Recompute the tree from every sequenced event, hold it to the stored tree, every stored
+    checkpoint (signature and root) and any exported ones, and name the first difference."""
+    vkey = public_key()
+    known = _stored_checkpoints(vkey)
+    if against is not None:
+        known += against.checkpoints
+    tree = AuditTree.objects.filter(pk=1).values_list("size", flat=True).first() or 0
+    result = verify_log(
+        _stored_events(batch_size),
+        _stored_nodes(batch_size),
+        known,
+        tree_size=tree,
+        locate_leaf=_locate_leaf,
+    )
+    if result.ok and against is not None:
+        _consistency(result, against.checkpoints)
+    pending = AuditEvent.objects.filter(leaf_index__isnull=True).count()
+    if pending:
+        result.notes.append(f"{pending} newer events are waiting for the sequencer")
+    return result
+
+
+def _nodes(keys: set[Node]) -> dict[Node, bytes]:
+    """Read stored nodes by (level, index), one query per level."""
+    found: dict[Node, bytes] = {}
+    by_level: dict[int, list[int]] = {}
+    for level, index in keys:
+        by_level.setdefault(level, []).append(index)
+    for level, indexes in by_level.items():
+        rows = AuditNode.objects.filter(level=level, index__in=indexes).values_list("index", "hash")
+        found.update({(level, index): bytes(value) for index, value in rows})
+    missing = keys - found.keys()
+    if missing:
+        raise ProofError(f"the stored tree lacks {len(missing)} node(s), e.g. {min(missing)}")
+    return found
+
+
+def _proof(make: Any) -> list[bytes]:
+    needed, build = nodes_for_proof(make)
+    return build(_nodes(needed))
+
+
+def _consistency(result: Verification, exported: Sequence[KnownCheckpoint]) -> None:
+    """The outsider's check: a consistency proof from the newest exported checkpoint to the
+    newest stored one, verified against both roots."""
+    newest = AuditCheckpoint.objects.order_by("-size").first()
+    old = max(exported, key=lambda c: c.size)
+    if newest is None or old.size == 0:
+        return
+    opened = open_checkpoint(newest.note, public_key())
+    try:
+        proof = _proof(lambda read: consistency_proof(old.size, opened.size, subtree=read))
+    except ProofError as exc:
+        result.problem = Problem(Tamper.INCONSISTENT, f"no consistency proof can be made: {exc}")
+        return
+    if not verify_consistency(old.size, opened.size, old.root, opened.root, proof):
+        result.problem = Problem(
+            Tamper.INCONSISTENT,
+            f"the consistency proof from the exported checkpoint of size {old.size} to the "
+            f"log's checkpoint of size {opened.size} does not verify",
+        )
+        return
+    result.notes.append(
+        f"consistent with the exported checkpoint of size {old.size}: a consistency proof "
+        f"({len(proof)} hashes) to the checkpoint of size {opened.size} verifies"
+    )
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def audit_event_proof(*, event_id: int) -> dict[str, Any]:
+    """A self-contained proof that event `event_id` is in the log: its header (no names or
+    text), leaf index, the inclusion proof and the newest signed checkpoint. Checked with the
+    log's public key alone (`safeguard audit check-proof`)."""
+    event = AuditEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        raise NotFound(f"no audit event #{event_id}")
+    if event.leaf_index is None:
+        raise NotSequenced(f"audit event #{event_id} is not sequenced yet; try again in a moment")
+    checkpoint = AuditCheckpoint.objects.order_by("-size").first()
+    if checkpoint is None or checkpoint.size <= event.leaf_index:
+        raise NotSequenced(f"no checkpoint covers audit event #{event_id} yet")
+    index, size = event.leaf_index, checkpoint.size
+    path = _proof(lambda read: inclusion_proof(index, size, subtree=read))
+    return {
+        "format": PROOF_FORMAT,
+        "event": event.header(),
+        "leaf_index": index,
+        "tree_size": size,
+        "inclusion_proof": [_b64(h) for h in path],
+        "checkpoint": checkpoint.note,
+    }
+
+
+def audit_latest_checkpoint() -> dict[str, Any]:
+    checkpoint = AuditCheckpoint.objects.order_by("-size").first()
+    if checkpoint is None:
+        raise NotSequenced("the audit log has no checkpoint yet")
+    return {
+        "size": checkpoint.size,
+        "root": bytes(checkpoint.root).hex(),
+        "checkpoint": checkpoint.note,
+        "public_key": public_key(),
+    }

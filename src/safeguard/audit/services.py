@@ -1,33 +1,46 @@
-"""Writing audit events: every service calls `audit_record` inside its own transaction."""
+"""Writing the audit log: every service calls `audit_record` inside its own transaction; the
+sequencer gives committed events their leaves and signs a checkpoint after each batch.
+
+Writers share no lock: an event is a plain insert, durable with the change it records. The
+sequencer alone locks the tree's state row, so it is the single writer of the tree however many
+processes run it.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from safeguard.accounts.models import User
-from safeguard.audit.chain import GENESIS_HASH, event_hash
+from safeguard.audit import leaves
+from safeguard.audit.checkpoint import Checkpoint, checkpoint_text, sign_note, verifier_key
 from safeguard.audit.events import AuditEventType, AuditSource
-from safeguard.audit.models import TARGET_ID_MAX_LENGTH, AuditEvent, AuditHead
+from safeguard.audit.merkle import Frontier, completes_at
+from safeguard.audit.models import (
+    TARGET_ID_MAX_LENGTH,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditNode,
+    AuditTree,
+)
+from safeguard.core import webhooks
+
+logger = logging.getLogger(__name__)
 
 SYSTEM_LABEL = "safeguard (system)"
-
-
-def _lock_head() -> AuditHead:
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        # The migration creates the head; it is missing only from a database emptied by a test
-        # flush, or by tampering, and a chain with events but no head must not be extended.
-        if AuditEvent.objects.exists():
-            raise RuntimeError("the audit chain's head is missing; run `safeguard audit verify`")
-        AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-        head = AuditHead.objects.select_for_update().get(pk=1)
-    return head
+# Events sequenced per transaction and checkpoint; a larger backlog takes several batches.
+BATCH_MAX = 5000
+WITNESS_MAX_ATTEMPTS = 12
+SEQUENCER_PRIORITY = 50
 
 
 def audit_record(
@@ -39,7 +52,7 @@ def audit_record(
     target_id: object,
     data: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain. Must run inside the caller's transaction.
+    """Record one event. Must run inside the caller's transaction; takes no shared lock.
 
     `actor=None` means Safeguard itself acted (a task or a rule), never an unknown person.
     """
@@ -52,24 +65,159 @@ def audit_record(
         raise ValueError(
             f"an audit target id is at most {TARGET_ID_MAX_LENGTH} characters, got {len(target)}"
         )
-    head = _lock_head()
     # Round-trip through JSON so that what is hashed is exactly what the database returns.
     clean = json.loads(json.dumps(dict(data or {}), cls=DjangoJSONEncoder))
-    event = AuditEvent(
-        seq=head.seq + 1,
+    label = actor.label if actor is not None else SYSTEM_LABEL
+    event = AuditEvent.objects.create(
         created_at=timezone.now(),
         event_type=event_type.value,
         actor=actor,
-        actor_label=actor.label if actor is not None else SYSTEM_LABEL,
+        actor_label=label,
         source=source.value,
         target_type=target_type,
         target_id=target,
         data=clean,
-        prev_hash=head.hash,
+        payload_sha256=leaves.payload_sha256(leaves.payload(actor_label=label, data=clean)),
     )
-    event.hash = event_hash(event.prev_hash, event.chained_record())
-    event.save(force_insert=True)
-    head.seq = event.seq
-    head.hash = event.hash
-    head.save(update_fields=["seq", "hash"])
+    _kick_sequencer()
     return event
+
+
+def _kick_sequencer() -> None:
+    # Imported here: the tasks module imports these services.
+    from safeguard.audit.tasks import audit_sequence_task
+    from safeguard.core.tasks import enqueue_once
+
+    # Ahead of other waiting tasks: an event should have its leaf within a second of its commit.
+    enqueue_once(audit_sequence_task, priority=SEQUENCER_PRIORITY)
+
+
+def signing_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(settings.SAFEGUARD_AUDIT_SIGNING_KEY)
+
+
+def public_key() -> str:
+    """The verifier key (`<origin>+<key id>+<base64 key>`) that checks every checkpoint."""
+    return verifier_key(settings.SAFEGUARD_AUDIT_ORIGIN, signing_key().public_key())
+
+
+def sign_checkpoint(size: int, root: bytes) -> str:
+    origin = settings.SAFEGUARD_AUDIT_ORIGIN
+    text = checkpoint_text(Checkpoint(origin=origin, size=size, root=root))
+    return sign_note(text, origin, signing_key())
+
+
+def _lock_tree() -> AuditTree:
+    tree = AuditTree.objects.select_for_update().filter(pk=1).first()
+    if tree is None:
+        AuditTree.objects.get_or_create(pk=1, defaults={"root": leaves_empty_root()})
+        tree = AuditTree.objects.select_for_update().get(pk=1)
+    return tree
+
+
+def leaves_empty_root() -> bytes:
+    return Frontier().root()
+
+
+def audit_sequence(*, batch_max: int = BATCH_MAX) -> int:
+    """Give every committed event without a leaf its place in the tree, in batches, and sign a
+    checkpoint after each; return how many events were sequenced."""
+    total = 0
+    while True:
+        count = _sequence_batch(batch_max)
+        total += count
+        if count < batch_max:
+            return total
+
+
+def _sequence_batch(limit: int) -> int:
+    with transaction.atomic():
+        tree = _lock_tree()
+        # Read only after the lock: every event committed before this sequencer got the tree is
+        # seen, whatever its id. An early id that commits late is simply in a later batch.
+        pending = list(AuditEvent.objects.filter(leaf_index__isnull=True).order_by("id")[:limit])
+        if not pending:
+            return 0
+        frontier = Frontier(tree.size, [bytes.fromhex(h) for h in tree.frontier])
+        nodes: list[AuditNode] = []
+        for event in pending:
+            event.leaf_index = frontier.size
+            for level, index, value in frontier.append(leaves.leaf_of(event.header())):
+                nodes.append(
+                    AuditNode(
+                        level=level,
+                        index=index,
+                        position=completes_at(level, index),
+                        hash=value,
+                    )
+                )
+        AuditEvent.objects.bulk_update(pending, ["leaf_index"], batch_size=500)
+        AuditNode.objects.bulk_create(nodes, batch_size=1000)
+        root = frontier.root()
+        tree.size = frontier.size
+        tree.root = root
+        tree.frontier = [h.hex() for h in frontier.hashes]
+        tree.save(update_fields=["size", "root", "frontier"])
+        note = sign_checkpoint(frontier.size, root)
+        AuditCheckpoint.objects.create(
+            size=frontier.size, root=root, note=note, created_at=timezone.now()
+        )
+        _export(frontier.size, note)
+    return len(pending)
+
+
+def _export(size: int, note: str) -> None:
+    """Send the checkpoint to the witnesses configured: appended to a file after commit, and
+    posted to a webhook by a task with retries."""
+    path = settings.SAFEGUARD_AUDIT_WITNESS_FILE
+    if path is not None:
+        transaction.on_commit(lambda: append_checkpoint(path, note))
+    if settings.SAFEGUARD_AUDIT_WITNESS_WEBHOOK_URL:
+        from safeguard.audit.tasks import audit_checkpoint_deliver
+        from safeguard.core.tasks import enqueue
+
+        enqueue(audit_checkpoint_deliver, size=size, attempt=1)
+
+
+def append_checkpoint(path: os.PathLike[str] | str, note: str) -> None:
+    """Append one signed note and a blank line to an export file (created 0600). A failure is
+    logged, not raised: the checkpoint is committed, and the next one covers this one's tree."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(note + "\n")
+    except OSError:
+        logger.exception("could not export the audit checkpoint to %s", path)
+
+
+def audit_checkpoint_deliver_attempt(*, size: int, attempt: int) -> bool | None:
+    """Post the checkpoint of `size` to the witness webhook once. None when there is nothing to
+    send (no webhook configured, or no such checkpoint)."""
+    url = settings.SAFEGUARD_AUDIT_WITNESS_WEBHOOK_URL
+    checkpoint = AuditCheckpoint.objects.filter(size=size).first()
+    if not url or checkpoint is None:
+        return None
+    payload = {
+        "origin": settings.SAFEGUARD_AUDIT_ORIGIN,
+        "size": checkpoint.size,
+        "root": bytes(checkpoint.root).hex(),
+        "checkpoint": checkpoint.note,
+    }
+    delivery = webhooks.deliver(
+        url,
+        payload,
+        settings.SAFEGUARD_AUDIT_WITNESS_WEBHOOK_SECRET,
+        delivery_id=f"audit-checkpoint-{checkpoint.size}",
+    )
+    if not delivery.ok:
+        logger.warning(
+            "audit checkpoint %s: witness delivery attempt %s failed: %s",
+            size,
+            attempt,
+            delivery.error,
+        )
+    # Later checkpoints cover this one's tree, so a witness that stays down loses nothing a
+    # consistency proof needs; stop retrying this one after a day's worth of backoff.
+    if not delivery.ok and attempt >= WITNESS_MAX_ATTEMPTS:
+        return None
+    return delivery.ok

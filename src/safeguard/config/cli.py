@@ -17,6 +17,11 @@ def main(argv: list[str] | None = None) -> None:
         from safeguard.triage.explain import main as explain
 
         raise SystemExit(explain(args[2:]))
+    if args[:2] == ["audit", "check-proof"]:
+        # An outsider checks a proof with the public key alone: no database, no settings.
+        from safeguard.audit.proofs import main as check_proof
+
+        raise SystemExit(check_proof(args[2:]))
     if args[:1] == ["scan"] and "--no-match" in args:
         # Hashing alone needs no database or settings.
         from safeguard.matching.scanfiles import run

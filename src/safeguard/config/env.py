@@ -26,6 +26,7 @@ class ConfigurationError(Exception):
 
 
 VAULT_KEY_BYTES = 32
+AUDIT_KEY_BYTES = 32
 # Django's own thresholds for a secret key (`check --deploy`, security.W009): production refuses
 # a key below them instead of starting with sessions and CSRF tokens an attacker could forge.
 SECRET_KEY_MIN_LENGTH = 50
@@ -59,6 +60,11 @@ class Config:
     email_port: int
     platform: str
     platform_time_zone: str
+    audit_signing_key: bytes
+    audit_origin: str
+    audit_witness_file: Path | None
+    audit_witness_url: str
+    audit_witness_secret: bytes
 
 
 def _read_mode(env: dict[str, str]) -> Mode:
@@ -179,6 +185,14 @@ def load(env: dict[str, str] | None = None) -> Config:
         raise ConfigurationError(
             f"SAFEGUARD_PAGE_ACK_SECONDS={ack_raw!r} must be a positive whole number of seconds."
         )
+    platform = _platform(env.get("SAFEGUARD_PLATFORM", DEFAULT_PLATFORM))
+    signing_key = _audit_signing_key(env, var_dir, generated)
+    witness_url, witness_secret = _webhook(env, var_dir, generated, "AUDIT_WITNESS", "checkpoints")
+    witness_file = env.get("SAFEGUARD_AUDIT_WITNESS_FILE", "").strip()
+    if not witness_file and mode is Mode.DEVELOPMENT:
+        # A trial machine keeps a copy beside its database, so `audit verify --against` can be
+        # tried; a real deployment sends checkpoints off the host (docs/audit-and-evidence.md).
+        witness_file = str(var_dir / "audit-checkpoints.txt")
     # Created (or made private) only once the configuration is known to be runnable.
     private_dir(var_dir)
     return Config(
@@ -205,9 +219,59 @@ def load(env: dict[str, str] | None = None) -> Config:
         email_from=env.get("SAFEGUARD_EMAIL_FROM", "safeguard@localhost"),
         email_host=env.get("SAFEGUARD_SMTP_HOST", "localhost"),
         email_port=_port(env.get("SAFEGUARD_SMTP_PORT", "25")),
-        platform=_platform(env.get("SAFEGUARD_PLATFORM", DEFAULT_PLATFORM)),
+        platform=platform,
         platform_time_zone=_time_zone(env.get("SAFEGUARD_PLATFORM_TIME_ZONE", "UTC")),
+        audit_signing_key=signing_key,
+        audit_origin=_audit_origin(
+            env.get("SAFEGUARD_AUDIT_ORIGIN", f"safeguard.{platform}/audit")
+        ),
+        audit_witness_file=Path(witness_file).resolve() if witness_file else None,
+        audit_witness_url=witness_url,
+        audit_witness_secret=witness_secret.encode(),
     )
+
+
+def decode_signing_key(raw: str) -> bytes:
+    """Decode a base64 Ed25519 private key (its 32-byte seed), saying what is wrong with it."""
+    try:
+        key = base64.b64decode(raw.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigurationError("SAFEGUARD_AUDIT_SIGNING_KEY is not valid base64.") from None
+    if len(key) != AUDIT_KEY_BYTES:
+        raise ConfigurationError(
+            f"SAFEGUARD_AUDIT_SIGNING_KEY must decode to {AUDIT_KEY_BYTES} bytes (an Ed25519 "
+            f"private key); it decodes to {len(key)}. Make one with: "
+            'python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"'
+        )
+    return key
+
+
+def _audit_signing_key(env: dict[str, str], var_dir: Path, generated: bool) -> bytes:
+    """The key that signs the audit log's checkpoints: never in the database, so an insider
+    who can rewrite the database cannot sign a rewritten history (docs/audit-and-evidence.md)."""
+    raw = env.get("SAFEGUARD_AUDIT_SIGNING_KEY", "")
+    if raw:
+        return decode_signing_key(raw)
+    if generated:
+        made = base64.b64encode(secrets.token_bytes(AUDIT_KEY_BYTES))
+        return decode_signing_key(_file_secret(var_dir / "audit-signing.key", made).decode())
+    raise ConfigurationError(
+        "SAFEGUARD_AUDIT_SIGNING_KEY is not set. The audit log's checkpoints are signed with "
+        "Ed25519, and production mode will not start without the key (32 bytes, base64), kept "
+        "outside the database: in your secret manager. `safeguard audit public-key` prints the "
+        "key verifiers need."
+    )
+
+
+def _audit_origin(raw: str) -> str:
+    """The checkpoint origin and key name: one token, no spaces or '+' (C2SP signed-note)."""
+    origin = raw.strip()
+    if not origin or len(origin) > 200 or any(ch.isspace() or ch == "+" for ch in origin):
+        raise ConfigurationError(
+            f"SAFEGUARD_AUDIT_ORIGIN={raw!r} must be 1-200 characters without spaces or '+', "
+            "such as 'audit.example.org/safeguard'."
+        )
+    return origin
 
 
 def _webhook(

@@ -19,6 +19,13 @@ SAFEGUARD_MODE = CONFIG.mode
 SAFEGUARD_VAR_DIR = CONFIG.var_dir
 SAFEGUARD_VAULT_DIR = CONFIG.var_dir / "vault"
 SAFEGUARD_VAULT_KEY = CONFIG.vault_key
+# The audit log (docs/audit-and-evidence.md): the checkpoint signing key (never in the database),
+# the log's origin, and where each checkpoint is exported as it is made.
+SAFEGUARD_AUDIT_SIGNING_KEY = CONFIG.audit_signing_key
+SAFEGUARD_AUDIT_ORIGIN = CONFIG.audit_origin
+SAFEGUARD_AUDIT_WITNESS_FILE = CONFIG.audit_witness_file
+SAFEGUARD_AUDIT_WITNESS_WEBHOOK_URL = CONFIG.audit_witness_url
+SAFEGUARD_AUDIT_WITNESS_WEBHOOK_SECRET = CONFIG.audit_witness_secret
 SAFEGUARD_INDEX_DIR = CONFIG.var_dir / "index"
 # PDQ hashes below this quality are refused as bank entries; queries below it still match,
 # marked low-confidence (a dark or low-contrast copy of a known image keeps its hash).

@@ -33,3 +33,28 @@ def enqueue(task: Task[Any, Any], /, *, run_after: datetime | None = None, **kwa
         configured.enqueue(**kwargs)
     else:
         transaction.on_commit(lambda: configured.enqueue(**kwargs), robust=False)
+
+
+# One marker per task name: its presence among the transaction's on-commit callbacks says the
+# task was already enqueued in this transaction (Django drops it with a rolled-back savepoint,
+# together with what that savepoint enqueued).
+_MARKERS: dict[str, Any] = {}
+
+
+def enqueue_once(task: Task[Any, Any], /, *, priority: int | None = None) -> None:
+    """`enqueue` `task` (which takes no arguments) at most once per transaction, however many
+    changes in it ask for it: for work that takes whatever has arrived when it runs, such as
+    the audit sequencer. `priority` puts it ahead of waiting tasks where the backend orders by
+    priority (the database backend; RQ runs in arrival order)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise NotInTransaction(
+            f"enqueue {task.name} inside the transaction of the change it follows"
+        )
+    marker = _MARKERS.setdefault(task.name, lambda: None)
+    if any(entry[1] is marker for entry in connection.run_on_commit):
+        return
+    if priority is not None and task.get_backend().supports_priority:
+        task = task.using(priority=priority)
+    enqueue(task)
+    transaction.on_commit(marker)

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission, Role
-from safeguard.audit.chain import canonical_json
 from safeguard.audit.events import AuditEventType, AuditSource
+from safeguard.audit.leaves import canonical_json
 from safeguard.audit.services import audit_record
 from safeguard.core.errors import Conflict, Forbidden, Invalid
 from safeguard.evidence.models import ContentItem

@@ -172,7 +172,7 @@ def case_page_for(*, user: User, case_id: uuid.UUID) -> CasePage:
         AuditEvent.objects.filter(
             Q(target_type="case", target_id=str(case.pk))
             | Q(target_type="content", target_id__in=content_ids)
-        ).order_by("-seq")[:AUDIT_TRAIL_LIMIT]
+        ).order_by("-id")[:AUDIT_TRAIL_LIMIT]
     )
     return CasePage(
         case=case,

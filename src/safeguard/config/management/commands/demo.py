@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from safeguard.accounts.totp import totp_now
 from safeguard.actions.platform_sim import DemoPlatform
+from safeguard.audit.services import audit_sequence, public_key
 from safeguard.config.demo import credentials_path, demo_night_shift, demo_seed
 
 
@@ -64,6 +65,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         logins = demo_seed()
+        # Give the seeded events their leaves and sign the first checkpoint now, so that
+        # `safeguard audit verify` and `audit prove` work before the worker has started.
+        audit_sequence()
         if options["code"]:
             self.stdout.write(totp_now(logins.totp_secret))
             return
@@ -91,7 +95,12 @@ class Command(BaseCommand):
         out.write(f"\nAPI token of the demo platform (service account): {logins.service_token}")
         out.write("File an escalation (201 the first time, 200 with the same ids on repeat):\n")
         out.write(readme_curl(options["host"], options["port"], logins.service_token))
-        out.write(f"\nLogins and tokens are saved in {credentials_path()}.\n")
+        out.write(f"\nLogins and tokens are saved in {credentials_path()}.")
+        out.write(
+            "The audit log is a signed Merkle tree: .venv/bin/safeguard audit verify; prove an "
+            "event with audit prove EVENT_ID > proof.json, check it anywhere with\n"
+            f"  safeguard audit check-proof proof.json --public-key {public_key()}\n"
+        )
         if options["seed_only"]:
             return
         env = dict(os.environ)
