@@ -34,7 +34,7 @@ for i in range({EVENTS}):
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     var = tmp_path_factory.mktemp("audit-cli")
-    env = clean_env(var)
+    env = clean_env(var, SAFEGUARD_AUDIT_CHECKPOINT_SECONDS="0")
     assert safeguard(env, "migrate", "-v0").returncode == 0
     made = safeguard(env, "shell", "-c", SEED, cwd=REPO)
     assert made.returncode == 0, made.stderr

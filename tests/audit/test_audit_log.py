@@ -5,6 +5,7 @@ caught and named."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from safeguard.accounts.permissions import Role
 from safeguard.accounts.services import user_create
@@ -440,3 +443,31 @@ def test_the_api_verify_names_the_tampered_event(sequence: Callable[[], int], ap
     newest = AuditEvent.objects.order_by("-id").first()
     assert newest is not None
     assert auditor.get(f"/api/v1/audit/events/{newest.pk}/proof").status_code == 409
+
+
+def test_a_busy_log_signs_one_checkpoint_per_interval_and_the_last_when_it_is_due(
+    sequence: Callable[[], int], settings: Any
+) -> None:
+    settings.SAFEGUARD_AUDIT_CHECKPOINT_SECONDS = 60
+    make_events(3, sequence)
+    # The first batch was signed at once; the next two wait for the interval, with one run of
+    # the sequencer scheduled for then.
+    assert list(AuditCheckpoint.objects.values_list("size", flat=True)) == [1]
+    tree = AuditTree.objects.get()
+    assert tree.size == 3
+    assert tree.checkpoint_due is not None
+    scheduled = DBTaskResult.objects.filter(
+        task_path="safeguard.audit.tasks.audit_sequence_task", run_after=tree.checkpoint_due
+    )
+    assert scheduled.count() == 1
+    assert "newest checkpoint" in " ".join(audit_log_verify().notes)
+
+    AuditTree.objects.update(
+        checkpointed_at=F("checkpointed_at") - timedelta(seconds=61),
+        checkpoint_due=F("checkpoint_due") - timedelta(seconds=61),
+    )
+    sequence()
+
+    assert list(AuditCheckpoint.objects.values_list("size", flat=True)) == [1, 3]
+    assert AuditTree.objects.get().checkpoint_due is None
+    assert audit_log_verify().ok

@@ -81,6 +81,9 @@ def test_production_without_an_audit_signing_key_fails_clearly(tmp_path: Path) -
         ("SAFEGUARD_AUDIT_ORIGIN", "two words", "without spaces"),
         ("SAFEGUARD_AUDIT_ORIGIN", "a+b", "without spaces or '\\+'"),
         ("SAFEGUARD_AUDIT_WITNESS_WEBHOOK_URL", "https://witness.example/in", "SECRET is not"),
+        ("SAFEGUARD_AUDIT_CHECKPOINT_SECONDS", "soon", "number of seconds"),
+        ("SAFEGUARD_AUDIT_CHECKPOINT_SECONDS", "-1", "from 0 to 3600"),
+        ("SAFEGUARD_AUDIT_CHECKPOINT_SECONDS", "nan", "from 0 to 3600"),
     ],
 )
 def test_bad_audit_settings_are_named(tmp_path: Path, name: str, value: str, message: str) -> None:

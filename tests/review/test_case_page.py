@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Role
+from safeguard.audit.models import AuditEvent
 from safeguard.cases.decisions import DecisionKind
 from safeguard.cases.models import Case, CaseNote, Decision
 from safeguard.review import words
@@ -200,6 +201,12 @@ def test_the_decision_history_and_the_case_head_read_as_words(
     head = html[html.index('class="casehead"') : html.index('id="h-escalations"')]
     assert "Decided" in head
     assert "decided" not in re.sub(r"<[^>]+>", "", head).replace("Decided", "")
+    # The trail numbers each event as the audit log does (the id `audit prove` takes).
+    trail = html[html.index('id="h-trail"') :]
+    decided_event = AuditEvent.objects.filter(
+        target_type="case", target_id=str(case_id), event_type="case.decided"
+    ).get()
+    assert f"<tr><td>{decided_event.pk}</td>" in trail
 
 
 def test_the_clock_counts_down_until_the_first_action_then_says_when(

@@ -100,6 +100,10 @@ class AuditTree(models.Model):
     root = models.BinaryField(max_length=32)
     # The hex hashes of the perfect subtrees along the right edge, largest first.
     frontier = models.JSONField(default=list)
+    # The newest checkpoint's size and time, and when the next is due if one is waiting.
+    checkpoint_size = models.BigIntegerField(default=0)
+    checkpointed_at = models.DateTimeField(null=True, blank=True)
+    checkpoint_due = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"tree of {self.size}"

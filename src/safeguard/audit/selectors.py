@@ -158,6 +158,12 @@ def audit_log_verify(*, against: Exported | None = None, batch_size: int = 5000)
     pending = AuditEvent.objects.filter(leaf_index__isnull=True).count()
     if pending:
         result.notes.append(f"{pending} newer events are waiting for the sequencer")
+    covered = max((c.size for c in known if not c.exported), default=0)
+    if result.ok and result.size > covered:
+        result.notes.append(
+            f"{result.size - covered} events after the newest checkpoint (of size {covered}) "
+            "are in the tree and will be in the next checkpoint"
+        )
     return result
 
 

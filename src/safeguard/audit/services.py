@@ -12,6 +12,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -110,13 +111,9 @@ def sign_checkpoint(size: int, root: bytes) -> str:
 def _lock_tree() -> AuditTree:
     tree = AuditTree.objects.select_for_update().filter(pk=1).first()
     if tree is None:
-        AuditTree.objects.get_or_create(pk=1, defaults={"root": leaves_empty_root()})
+        AuditTree.objects.get_or_create(pk=1, defaults={"root": Frontier().root()})
         tree = AuditTree.objects.select_for_update().get(pk=1)
     return tree
-
-
-def leaves_empty_root() -> bytes:
-    return Frontier().root()
 
 
 def audit_sequence(*, batch_max: int = BATCH_MAX) -> int:
@@ -136,34 +133,51 @@ def _sequence_batch(limit: int) -> int:
         # Read only after the lock: every event committed before this sequencer got the tree is
         # seen, whatever its id. An early id that commits late is simply in a later batch.
         pending = list(AuditEvent.objects.filter(leaf_index__isnull=True).order_by("id")[:limit])
-        if not pending:
-            return 0
-        frontier = Frontier(tree.size, [bytes.fromhex(h) for h in tree.frontier])
-        nodes: list[AuditNode] = []
-        for event in pending:
-            event.leaf_index = frontier.size
-            for level, index, value in frontier.append(leaves.leaf_of(event.header())):
-                nodes.append(
-                    AuditNode(
-                        level=level,
-                        index=index,
-                        position=completes_at(level, index),
-                        hash=value,
-                    )
-                )
-        AuditEvent.objects.bulk_update(pending, ["leaf_index"], batch_size=500)
-        AuditNode.objects.bulk_create(nodes, batch_size=1000)
-        root = frontier.root()
-        tree.size = frontier.size
-        tree.root = root
-        tree.frontier = [h.hex() for h in frontier.hashes]
-        tree.save(update_fields=["size", "root", "frontier"])
-        note = sign_checkpoint(frontier.size, root)
-        AuditCheckpoint.objects.create(
-            size=frontier.size, root=root, note=note, created_at=timezone.now()
-        )
-        _export(frontier.size, note)
+        if pending:
+            _append(tree, pending)
+        _checkpoint_if_due(tree)
+        tree.save()
     return len(pending)
+
+
+def _append(tree: AuditTree, pending: list[AuditEvent]) -> None:
+    frontier = Frontier(tree.size, [bytes.fromhex(h) for h in tree.frontier])
+    nodes: list[AuditNode] = []
+    for event in pending:
+        event.leaf_index = frontier.size
+        for level, index, value in frontier.append(leaves.leaf_of(event.header())):
+            nodes.append(
+                AuditNode(level=level, index=index, position=completes_at(level, index), hash=value)
+            )
+    AuditEvent.objects.bulk_update(pending, ["leaf_index"], batch_size=500)
+    AuditNode.objects.bulk_create(nodes, batch_size=1000)
+    tree.size = frontier.size
+    tree.root = frontier.root()
+    tree.frontier = [h.hex() for h in frontier.hashes]
+
+
+def _checkpoint_if_due(tree: AuditTree) -> None:
+    """Sign a checkpoint over the tree unless one was signed less than
+    SAFEGUARD_AUDIT_CHECKPOINT_SECONDS ago; then sign it when that time is up, by a sequencer
+    run scheduled for then. Busy logs get one checkpoint per interval, not one per commit."""
+    if tree.size == tree.checkpoint_size:
+        tree.checkpoint_due = None
+        return
+    now = timezone.now()
+    spacing = timedelta(seconds=settings.SAFEGUARD_AUDIT_CHECKPOINT_SECONDS)
+    due = tree.checkpointed_at + spacing if tree.checkpointed_at is not None else now
+    if now >= due or (tree.checkpoint_due is not None and now >= tree.checkpoint_due):
+        note = sign_checkpoint(tree.size, bytes(tree.root))
+        AuditCheckpoint.objects.create(size=tree.size, root=tree.root, note=note, created_at=now)
+        tree.checkpoint_size, tree.checkpointed_at, tree.checkpoint_due = tree.size, now, None
+        _export(tree.size, note)
+        return
+    if tree.checkpoint_due is None:
+        from safeguard.audit.tasks import audit_sequence_task
+        from safeguard.core.tasks import enqueue
+
+        tree.checkpoint_due = due
+        enqueue(audit_sequence_task, run_after=due)
 
 
 def _export(size: int, note: str) -> None:

@@ -27,6 +27,7 @@ class ConfigurationError(Exception):
 
 VAULT_KEY_BYTES = 32
 AUDIT_KEY_BYTES = 32
+MAX_CHECKPOINT_SECONDS = 3600
 # Django's own thresholds for a secret key (`check --deploy`, security.W009): production refuses
 # a key below them instead of starting with sessions and CSRF tokens an attacker could forge.
 SECRET_KEY_MIN_LENGTH = 50
@@ -65,6 +66,7 @@ class Config:
     audit_witness_file: Path | None
     audit_witness_url: str
     audit_witness_secret: bytes
+    audit_checkpoint_seconds: float
 
 
 def _read_mode(env: dict[str, str]) -> Mode:
@@ -228,6 +230,9 @@ def load(env: dict[str, str] | None = None) -> Config:
         audit_witness_file=Path(witness_file).resolve() if witness_file else None,
         audit_witness_url=witness_url,
         audit_witness_secret=witness_secret.encode(),
+        audit_checkpoint_seconds=_checkpoint_seconds(
+            env.get("SAFEGUARD_AUDIT_CHECKPOINT_SECONDS", "1")
+        ),
     )
 
 
@@ -261,6 +266,20 @@ def _audit_signing_key(env: dict[str, str], var_dir: Path, generated: bool) -> b
         "outside the database: in your secret manager. `safeguard audit public-key` prints the "
         "key verifiers need."
     )
+
+
+def _checkpoint_seconds(raw: str) -> float:
+    """The least time between two checkpoints: a busy log signs one per interval."""
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_CHECKPOINT_SECONDS:
+        raise ConfigurationError(
+            f"SAFEGUARD_AUDIT_CHECKPOINT_SECONDS={raw!r} must be a number of seconds from 0 to "
+            f"{MAX_CHECKPOINT_SECONDS}."
+        )
+    return seconds
 
 
 def _audit_origin(raw: str) -> str:

@@ -26,6 +26,7 @@ SAFEGUARD_AUDIT_ORIGIN = CONFIG.audit_origin
 SAFEGUARD_AUDIT_WITNESS_FILE = CONFIG.audit_witness_file
 SAFEGUARD_AUDIT_WITNESS_WEBHOOK_URL = CONFIG.audit_witness_url
 SAFEGUARD_AUDIT_WITNESS_WEBHOOK_SECRET = CONFIG.audit_witness_secret
+SAFEGUARD_AUDIT_CHECKPOINT_SECONDS = CONFIG.audit_checkpoint_seconds
 SAFEGUARD_INDEX_DIR = CONFIG.var_dir / "index"
 # PDQ hashes below this quality are refused as bank entries; queries below it still match,
 # marked low-confidence (a dark or low-contrast copy of a known image keeps its hash).

@@ -16,3 +16,7 @@ if DATABASES["default"]["ENGINE"] == "safeguard.config.sqlite":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(CONFIG.var_dir / f"test-{os.getpid()}.sqlite3")  # noqa: F405
     }
+
+# Every sequencer batch signs its checkpoint at once, so a test sees one per batch; the spacing
+# between checkpoints is tested on its own (tests/audit/test_audit_log.py).
+SAFEGUARD_AUDIT_CHECKPOINT_SECONDS = 0.0

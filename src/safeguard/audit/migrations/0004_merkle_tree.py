@@ -87,8 +87,14 @@ def to_tree(apps, schema_editor):  # type: ignore[no-untyped-def]
     AuditEvent.objects.bulk_update(events, ["payload_sha256", "leaf_index"], batch_size=500)
     AuditNode.objects.bulk_create(nodes, batch_size=1000)
     root = frontier.root()
+    now = timezone.now()
     AuditTree.objects.create(
-        pk=1, size=frontier.size, root=root, frontier=[h.hex() for h in frontier.hashes]
+        pk=1,
+        size=frontier.size,
+        root=root,
+        frontier=[h.hex() for h in frontier.hashes],
+        checkpoint_size=frontier.size,
+        checkpointed_at=now if frontier.size else None,
     )
     if frontier.size:
         origin = settings.SAFEGUARD_AUDIT_ORIGIN
@@ -148,6 +154,9 @@ class Migration(migrations.Migration):
                 ("size", models.BigIntegerField(default=0)),
                 ("root", models.BinaryField(max_length=32)),
                 ("frontier", models.JSONField(default=list)),
+                ("checkpoint_size", models.BigIntegerField(default=0)),
+                ("checkpointed_at", models.DateTimeField(blank=True, null=True)),
+                ("checkpoint_due", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
