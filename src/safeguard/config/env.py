@@ -116,19 +116,30 @@ def _weak_secret_key(key: str) -> bool:
     )
 
 
-def decode_vault_key(raw: str) -> bytes:
-    """Decode a base64 AES-256 key, saying exactly what is wrong with a bad one."""
+def decode_key(name: str, raw: str, *, size: int, what: str) -> bytes:
+    """Decode a base64 key of `size` bytes from setting `name`, saying exactly what is wrong."""
     try:
         key = base64.b64decode(raw.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise ConfigurationError("SAFEGUARD_VAULT_KEY is not valid base64.") from None
-    if len(key) != VAULT_KEY_BYTES:
+        raise ConfigurationError(f"{name} is not valid base64.") from None
+    if len(key) != size:
         raise ConfigurationError(
-            f"SAFEGUARD_VAULT_KEY must decode to {VAULT_KEY_BYTES} bytes (AES-256); "
+            f"{name} must decode to {size} bytes ({what}); "
             f"it decodes to {len(key)}. Make one with: "
-            'python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"'
+            f'python -c "import base64,os;print(base64.b64encode(os.urandom({size})).decode())"'
         )
     return key
+
+
+def decode_vault_key(raw: str) -> bytes:
+    return decode_key("SAFEGUARD_VAULT_KEY", raw, size=VAULT_KEY_BYTES, what="AES-256")
+
+
+def decode_signing_key(raw: str) -> bytes:
+    """A base64 Ed25519 private key: its 32-byte seed."""
+    return decode_key(
+        "SAFEGUARD_AUDIT_SIGNING_KEY", raw, size=AUDIT_KEY_BYTES, what="an Ed25519 private key"
+    )
 
 
 def load(env: dict[str, str] | None = None) -> Config:
@@ -234,21 +245,6 @@ def load(env: dict[str, str] | None = None) -> Config:
             env.get("SAFEGUARD_AUDIT_CHECKPOINT_SECONDS", "1")
         ),
     )
-
-
-def decode_signing_key(raw: str) -> bytes:
-    """Decode a base64 Ed25519 private key (its 32-byte seed), saying what is wrong with it."""
-    try:
-        key = base64.b64decode(raw.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigurationError("SAFEGUARD_AUDIT_SIGNING_KEY is not valid base64.") from None
-    if len(key) != AUDIT_KEY_BYTES:
-        raise ConfigurationError(
-            f"SAFEGUARD_AUDIT_SIGNING_KEY must decode to {AUDIT_KEY_BYTES} bytes (an Ed25519 "
-            f"private key); it decodes to {len(key)}. Make one with: "
-            'python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"'
-        )
-    return key
 
 
 def _audit_signing_key(env: dict[str, str], var_dir: Path, generated: bool) -> bytes:

@@ -12,13 +12,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
 from safeguard.cases.workflow import Priority
+from safeguard.core.textfile import Unreadable, read_text
 from safeguard.intake.models import Escalation
 from safeguard.triage.context import ContextError, TriageContext
 from safeguard.triage.history import context_for
@@ -250,13 +250,10 @@ def _since(text: str) -> Window:
 
 
 def _read_policy(name: str) -> Policy:
-    path = Path(name)
     try:
-        if path.stat().st_size > MAX_POLICY_BYTES:
-            raise ReplayError(f"{name}: larger than {MAX_POLICY_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReplayError(f"cannot read {name}: {exc}") from None
+        text = read_text(name, max_bytes=MAX_POLICY_BYTES)
+    except Unreadable as exc:
+        raise ReplayError(str(exc)) from None
     try:
         return compile_policy(text)
     except PolicyError as exc:

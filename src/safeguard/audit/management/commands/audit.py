@@ -1,7 +1,6 @@
 """`safeguard audit`: verify the log, print its public key, prove an event, check a proof."""
 
 import json
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,6 +15,7 @@ from safeguard.audit.selectors import (
 )
 from safeguard.audit.services import audit_sequence, public_key
 from safeguard.core.errors import NotFound
+from safeguard.core.textfile import Unreadable, read_text
 
 MAX_EXPORT_BYTES = 256 * 1024 * 1024
 
@@ -63,13 +63,10 @@ class Command(BaseCommand):
     def _verify(self, against_path: str | None) -> None:
         against = None
         if against_path is not None:
-            path = Path(against_path)
             try:
-                if path.stat().st_size > MAX_EXPORT_BYTES:
-                    raise CommandError(f"{against_path} is over {MAX_EXPORT_BYTES} bytes")
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise CommandError(f"cannot read {against_path}: {exc}") from None
+                text = read_text(against_path, max_bytes=MAX_EXPORT_BYTES)
+            except Unreadable as exc:
+                raise CommandError(str(exc)) from None
             try:
                 against = read_exported(text)
             except ExportError as exc:
