@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from safeguard.accounts.models import User
@@ -149,11 +150,34 @@ def _append(tree: AuditTree, pending: list[AuditEvent]) -> None:
             nodes.append(
                 AuditNode(level=level, index=index, position=completes_at(level, index), hash=value)
             )
-    AuditEvent.objects.bulk_update(pending, ["leaf_index"], batch_size=500)
+    _set_leaves(pending)
     AuditNode.objects.bulk_create(nodes, batch_size=1000)
     tree.size = frontier.size
     tree.root = frontier.root()
     tree.frontier = [h.hex() for h in frontier.hashes]
+
+
+def _set_leaves(pending: list[AuditEvent]) -> None:
+    """Store the leaf indices, one UPDATE per run of consecutive ids (ids and leaves rise
+    together within a run, so the leaf is the id plus an offset). A gap in the ids (a rolled-
+    back or still open transaction) starts a new run; usually a batch is one run."""
+    start = 0
+    for end in range(1, len(pending) + 1):
+        if end < len(pending) and pending[end].pk == pending[end - 1].pk + 1:
+            continue
+        first, last = pending[start], pending[end - 1]
+        offset = (first.leaf_index or 0) - first.pk
+        updated = AuditEvent.objects.filter(
+            pk__gte=first.pk, pk__lte=last.pk, leaf_index__isnull=True
+        ).update(leaf_index=F("id") + offset)
+        if updated != end - start:
+            # Only the sequencer sets leaves, under the tree's lock: anything else is tampering,
+            # and the batch is abandoned rather than recorded half-right.
+            raise RuntimeError(
+                f"audit events #{first.pk}-#{last.pk} changed while being sequenced; run "
+                "`safeguard audit verify`"
+            )
+        start = end
 
 
 def _checkpoint_if_due(tree: AuditTree) -> None:
