@@ -65,9 +65,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         logins = demo_seed()
-        # Give the seeded events their leaves and sign the first checkpoint now, so that
-        # `safeguard audit verify` and `audit prove` work before the worker has started.
-        audit_sequence()
         if options["code"]:
             self.stdout.write(totp_now(logins.totp_secret))
             return
@@ -96,10 +93,17 @@ class Command(BaseCommand):
         out.write("File an escalation (201 the first time, 200 with the same ids on repeat):\n")
         out.write(readme_curl(options["host"], options["port"], logins.service_token))
         out.write(f"\nLogins and tokens are saved in {credentials_path()}.")
+        # Give the seeded events their leaves and sign a checkpoint now, so that `audit verify`
+        # and `audit prove` work before the worker has started.
+        audit_sequence()
+        against = settings.SAFEGUARD_AUDIT_WITNESS_FILE
         out.write(
-            "The audit log is a signed Merkle tree: .venv/bin/safeguard audit verify; prove an "
-            "event with audit prove EVENT_ID > proof.json, check it anywhere with\n"
-            f"  safeguard audit check-proof proof.json --public-key {public_key()}\n"
+            "The audit log is a signed Merkle tree. Verify it against the checkpoints exported "
+            "so far:\n  .venv/bin/safeguard audit verify"
+            + (f" --against {against}" if against is not None else "")
+            + "\nProve one event, and check the proof anywhere with the public key alone:\n"
+            "  .venv/bin/safeguard audit prove 5 > proof.json\n"
+            f"  .venv/bin/safeguard audit check-proof proof.json --public-key {public_key()}\n"
         )
         if options["seed_only"]:
             return
