@@ -7,6 +7,7 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -151,3 +152,28 @@ def test_an_existing_open_var_is_made_private(tmp_path: Path) -> None:
     load({"SAFEGUARD_ENV": "development", "SAFEGUARD_VAR_DIR": str(var)})
 
     assert _mode(var) == 0o700
+
+
+def test_an_existing_database_is_never_opened_and_closed_beside_open_connections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Closing any descriptor of the file would drop the POSIX locks of this process's other
+    # connections to it, and let another process write under them (database corruption).
+    path = tmp_path / "busy.sqlite3"
+    first = _open_on(path)
+    opened: list[str] = []
+    real_open = os.open
+
+    def spying_open(name: Any, *args: Any, **kwargs: Any) -> int:
+        opened.append(str(name))
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spying_open)
+    try:
+        base.make_private(path)
+        second = _open_on(path)
+        second.close()
+    finally:
+        first.close()
+
+    assert str(path) not in opened

@@ -46,3 +46,22 @@ def test_a_rolled_back_savepoint_takes_its_task_with_it_and_the_next_ask_enqueue
 def test_outside_a_transaction_it_is_refused() -> None:
     with pytest.raises(NotInTransaction):
         enqueue_once(audit_sequence_task)
+
+
+def test_one_sequencer_run_drops_the_kicks_waiting_behind_it_but_not_a_scheduled_one() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from safeguard.core.tasks import enqueue
+    from tests.tasks import run_tasks
+
+    for _ in range(3):
+        enqueue(audit_sequence_task)
+    enqueue(audit_sequence_task, run_after=timezone.now() + timedelta(hours=1))
+
+    run_tasks()
+
+    statuses = sorted(DBTaskResult.objects.filter(task_path=PATH).values_list("status", flat=True))
+    # One ran; the two kicks behind it were dropped; the scheduled one still waits.
+    assert statuses == ["READY", "SUCCESSFUL"]

@@ -58,3 +58,20 @@ def enqueue_once(task: Task[Any, Any], /, *, priority: int | None = None) -> Non
         task = task.using(priority=priority)
     enqueue(task)
     transaction.on_commit(marker)
+
+
+def drop_waiting(task: Task[Any, Any], /) -> int:
+    """Delete the runs of `task` that wait to run now (not started, not scheduled for later),
+    on the database backend; return how many. For a task that, once running, does whatever the
+    waiting runs would have: the audit sequencer calls it before it reads what to sequence, so
+    every run it drops was asked for by a transaction it is about to see. Other backends keep
+    their queue (a waiting run there finds nothing and ends at once)."""
+    if not isinstance(task.get_backend(), DatabaseBackend):
+        return 0
+    from django_tasks_db.compat import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    deleted, _ = DBTaskResult.objects.filter(
+        task_path=task.module_path, status=TaskResultStatus.READY, run_after=get_date_max()
+    ).delete()
+    return deleted

@@ -42,9 +42,20 @@ def _owner_only(path: Path) -> None:
 
 def make_private(path: Path) -> None:
     """Create the database file 0600 if it is missing; take group and other access away from
-    it and from any journal files beside it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
+    it and from any journal files beside it.
+
+    An existing file is never opened here: closing any descriptor of a file drops every POSIX
+    lock this process holds on it, so opening and closing the database beside another thread's
+    open connection would release that connection's locks and let another process corrupt the
+    database (sqlite.org, "How To Corrupt An SQLite Database File", 2.2). A missing file is
+    created exclusively, so no connection can have it open yet."""
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another thread or process created it first
+        else:
+            os.close(fd)
     _owner_only(path)
     for suffix in _SIDE_FILES:
         side = path.with_name(path.name + suffix)
