@@ -471,3 +471,49 @@ def test_a_busy_log_signs_one_checkpoint_per_interval_and_the_last_when_it_is_du
     assert list(AuditCheckpoint.objects.values_list("size", flat=True)) == [1, 3]
     assert AuditTree.objects.get().checkpoint_due is None
     assert audit_log_verify().ok
+
+
+def test_a_log_whose_tree_state_was_deleted_is_not_extended(sequence: Callable[[], int]) -> None:
+    make_events(2, sequence)
+    AuditTree.objects.all().delete()
+    user_create(username="after", role=Role.LEAD, actor=None, source=AuditSource.CLI)
+
+    with pytest.raises(RuntimeError, match="state row is missing"):
+        audit_sequence()
+    problem = problem_of()
+    assert problem.kind is Tamper.TREE_ALTERED
+    assert "state row" in problem.message
+
+
+def test_a_verify_running_while_the_log_grows_sees_a_consistent_log(
+    sequence: Callable[[], int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sequencer commits two more events (leaves, nodes, checkpoint) after the walk has read
+    # the events and before it reads the nodes: what it reads is bounded by the tree's size
+    # read first, so the newer leaves wait for the next verify instead of raising an alarm.
+    from safeguard.audit import selectors
+
+    make_events(3, sequence)
+    real = selectors._stored_nodes
+
+    def nodes_after_the_log_grew(batch_size: int, below: int | None) -> Any:
+        make_events(2, sequence)
+        return real(batch_size, below)
+
+    monkeypatch.setattr(selectors, "_stored_nodes", nodes_after_the_log_grew)
+
+    result = audit_log_verify()
+
+    assert result.ok, result.problem
+    assert result.checked == 3
+    monkeypatch.undo()
+    assert audit_log_verify().checked == 5
+
+
+def test_an_event_planted_beyond_the_tree_is_named(sequence: Callable[[], int]) -> None:
+    make_events(2, sequence)
+    planted = forged_event(leaf_index=7)
+
+    problem = problem_of()
+
+    assert (problem.kind, problem.event_id, problem.leaf_index) == (Tamper.INSERTED, planted.pk, 7)

@@ -62,8 +62,10 @@ def audit_events_for(
     return events
 
 
-def _stored_events(batch_size: int) -> Iterator[StoredEvent]:
+def _stored_events(batch_size: int, below: int | None) -> Iterator[StoredEvent]:
     events = AuditEvent.objects.filter(leaf_index__isnull=False).order_by("leaf_index")
+    if below is not None:
+        events = events.filter(leaf_index__lt=below)
     for event in events.iterator(chunk_size=batch_size):
         yield StoredEvent(
             event_id=event.pk,
@@ -73,8 +75,11 @@ def _stored_events(batch_size: int) -> Iterator[StoredEvent]:
         )
 
 
-def _stored_nodes(batch_size: int) -> Iterator[StoredNode]:
-    rows = AuditNode.objects.order_by("position", "level").values_list("level", "index", "hash")
+def _stored_nodes(batch_size: int, below: int | None) -> Iterator[StoredNode]:
+    nodes = AuditNode.objects.order_by("position", "level")
+    if below is not None:
+        nodes = nodes.filter(position__lt=below)
+    rows = nodes.values_list("level", "index", "hash")
     for level, index, value in rows.iterator(chunk_size=batch_size):
         yield StoredNode(level=level, index=index, hash=bytes(value))
 
@@ -145,14 +150,29 @@ def audit_log_verify(*, against: Exported | None = None, batch_size: int = 5000)
     known = _stored_checkpoints(vkey)
     if against is not None:
         known += against.checkpoints
-    tree = AuditTree.objects.filter(pk=1).values_list("size", flat=True).first() or 0
+    # Read after the checkpoints, so that every genuine one is within it; and the walk reads
+    # only what lies below it, so that a sequencer extending the log meanwhile (leaves, nodes
+    # and the tree's row commit together) changes nothing the walk sees.
+    tree = AuditTree.objects.filter(pk=1).values_list("size", "root").first()
+    bound = tree[0] if tree is not None else None
     result = verify_log(
-        _stored_events(batch_size),
-        _stored_nodes(batch_size),
+        _stored_events(batch_size, bound),
+        _stored_nodes(batch_size, bound),
         known,
-        tree_size=tree,
+        tree_size=bound or 0,
         locate_leaf=_locate_leaf,
     )
+    if result.ok and result.size and (tree is None or bytes(tree[1]) != result.root):
+        # The sequencer's state is derived from the nodes, but it is what the next batch
+        # extends: a missing or altered one must be restored before the log grows again.
+        result.problem = Problem(
+            Tamper.TREE_ALTERED,
+            "the sequencer's state row (size and root of the tree) is "
+            + ("missing" if tree is None else "altered: its root is not the events' root"),
+            leaf_index=result.size,
+        )
+    if result.ok:
+        _nothing_beyond(result)
     if result.ok and against is not None:
         _consistency(result, against.checkpoints)
     pending = AuditEvent.objects.filter(leaf_index__isnull=True).count()
@@ -165,6 +185,21 @@ def audit_log_verify(*, against: Exported | None = None, batch_size: int = 5000)
             "are in the tree and will be in the next checkpoint"
         )
     return result
+
+
+def _nothing_beyond(result: Verification) -> None:
+    """No event stands at a leaf beyond the tree as it is now (after the walk, which is what
+    tells an insider's planted leaf from the sequencer's latest batch)."""
+    size = AuditTree.objects.filter(pk=1).values_list("size", flat=True).first() or 0
+    stray = AuditEvent.objects.filter(leaf_index__gte=size).order_by("leaf_index").first()
+    if stray is not None:
+        result.problem = Problem(
+            Tamper.INSERTED,
+            f"event #{stray.pk} stands at leaf {stray.leaf_index}, beyond the tree of {size} "
+            "leaves: no sequencer placed it there",
+            event_id=stray.pk,
+            leaf_index=stray.leaf_index,
+        )
 
 
 def _nodes(keys: set[Node]) -> dict[Node, bytes]:

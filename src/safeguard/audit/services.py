@@ -112,6 +112,12 @@ def sign_checkpoint(size: int, root: bytes) -> str:
 def _lock_tree() -> AuditTree:
     tree = AuditTree.objects.select_for_update().filter(pk=1).first()
     if tree is None:
+        # The migration creates the row; it is missing only from a database emptied by a test
+        # flush, or by tampering, and a tree with nodes but no state must not be extended.
+        if AuditNode.objects.exists():
+            raise RuntimeError(
+                "the audit tree's state row is missing; run `safeguard audit verify`"
+            )
         AuditTree.objects.get_or_create(pk=1, defaults={"root": Frontier().root()})
         tree = AuditTree.objects.select_for_update().get(pk=1)
     return tree
