@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from safeguard.accounts.models import User
 from safeguard.audit.events import AuditSource
 from safeguard.core.errors import DomainError
+from safeguard.core.textfile import Unreadable, read_text
 from safeguard.triage.lifecycle import policy_promote, policy_shadow, policy_upload
 from safeguard.triage.models import PolicyStatus, TriagePolicy
 from safeguard.triage.policy import MAX_POLICY_BYTES, PolicyError
@@ -32,13 +32,10 @@ def _actor(username: str) -> User:
 
 
 def _read(name: str) -> str:
-    path = Path(name)
     try:
-        if path.stat().st_size > MAX_POLICY_BYTES:
-            raise _Refused(f"{name}: larger than {MAX_POLICY_BYTES} bytes")
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _Refused(f"cannot read {name}: {exc}") from None
+        return read_text(name, max_bytes=MAX_POLICY_BYTES)
+    except Unreadable as exc:
+        raise _Refused(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,6 +1,5 @@
 """`safeguard playbooks show|check FILE|activate FILE`: the playbooks at the command line."""
 
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -19,16 +18,14 @@ from safeguard.cases.playbooks import (
     compile_playbooks,
     default_playbooks_text,
 )
+from safeguard.core.textfile import Unreadable, read_text
 
 
 def _read(name: str) -> str:
-    path = Path(name)
     try:
-        if path.stat().st_size > MAX_PLAYBOOK_BYTES:
-            raise CommandError(f"{name}: larger than {MAX_PLAYBOOK_BYTES} bytes")
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"{name}: {exc}") from None
+        return read_text(name, max_bytes=MAX_PLAYBOOK_BYTES)
+    except Unreadable as exc:
+        raise CommandError(str(exc)) from None
 
 
 class Command(BaseCommand):
