@@ -80,14 +80,15 @@ def database(kind: str, src: str | None = None) -> Iterator[dict[str, str]]:
                     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def safeguard(env: dict[str, str], *args: str) -> str:
+def safeguard(env: dict[str, str], *args: str, timeout: float = 600) -> str:
+    """Run one `safeguard` command to completion; its output, stripped."""
     done = subprocess.run(
         [sys.executable, "-m", "safeguard.config.cli", *args],
         env=env,
         capture_output=True,
         text=True,
         check=True,
-        timeout=600,
+        timeout=timeout,
     )
     return done.stdout.strip()
 
