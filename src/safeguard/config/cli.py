@@ -22,6 +22,11 @@ def main(argv: list[str] | None = None) -> None:
         from safeguard.audit.proofs import main as check_proof
 
         raise SystemExit(check_proof(args[2:]))
+    if args[:2] == ["custody", "verify"]:
+        # A recipient checks a disclosure package with the log's public key: no database.
+        from safeguard.evidence.custody import main as verify_package
+
+        raise SystemExit(verify_package(args[2:]))
     if args[:1] == ["scan"] and "--no-match" in args:
         # Hashing alone needs no database or settings.
         from safeguard.matching.scanfiles import run

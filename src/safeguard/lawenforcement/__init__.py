@@ -1,0 +1,1 @@
+"""Law-enforcement requests: legal process, clocks, preservation and disclosure."""
