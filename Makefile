@@ -36,7 +36,10 @@ typecheck: $(STAMP)
 		src/safeguard/audit/leaves.py src/safeguard/audit/merkle.py src/safeguard/audit/checkpoint.py \
 		src/safeguard/audit/verification.py src/safeguard/audit/proofs.py src/safeguard/audit/tasks.py \
 		src/safeguard/audit/models.py src/safeguard/audit/management/commands/audit.py \
-		src/safeguard/evidence/vault.py \
+		src/safeguard/evidence/vault.py src/safeguard/evidence/custody.py \
+		src/safeguard/lawenforcement/clocks.py src/safeguard/lawenforcement/request_types.py \
+		src/safeguard/lawenforcement/directory.py src/safeguard/lawenforcement/workflow.py \
+		src/safeguard/lawenforcement/disclosures.py src/safeguard/lawenforcement/referrals.py \
 		src/safeguard/cases/workflow.py src/safeguard/cases/clock.py src/safeguard/accounts/permissions.py \
 		src/safeguard/accounts/permission_text.py src/safeguard/review/live.py \
 		src/safeguard/config/env.py src/safeguard/triage/policy.py src/safeguard/triage/context.py \

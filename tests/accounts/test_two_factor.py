@@ -105,7 +105,8 @@ def enrolled(role: Role = Role.SPECIALIST) -> tuple[User, str, list[str]]:
         (Role.AUDITOR, True, True),
         (Role.ADMIN, True, True),
         (Role.SERVICE, False, False),
-        (Role.LE_PARTNER, False, False),
+        # Partners use the portal at /le/ only, with a second factor (docs/law-enforcement.md).
+        (Role.LE_PARTNER, False, True),
     ],
 )
 def test_every_console_role_needs_a_second_factor(
@@ -436,15 +437,23 @@ def test_bearer_tokens_are_not_asked_for_a_second_factor(specialist_api: Any) ->
     assert specialist_api.get("/api/v1/me").status_code == 200
 
 
-@pytest.mark.parametrize("role", [Role.SERVICE, Role.LE_PARTNER])
-def test_an_account_without_a_console_is_refused_it(db: None, role: Role) -> None:
+def test_an_account_without_a_console_is_refused_it(db: None) -> None:
     client = Client()
-    client.force_login(UserFactory(role=role.value))
+    client.force_login(UserFactory(role=Role.SERVICE.value))
 
     assert client.get("/").status_code == 403
     assert client.get("/pages/").status_code == 403
     assert client.get("/accounts/2fa/setup/").status_code == 403
     assert not TOTPDevice.objects.exists()
+
+
+def test_a_partner_is_sent_to_the_portal_and_kept_out_of_the_console(db: None) -> None:
+    client = Client()
+    client.force_login(UserFactory(role=Role.LE_PARTNER.value))
+
+    assert client.get("/")["Location"] == "/le/"
+    assert client.get("/pages/").status_code == 403
+    assert client.get("/console/queues/").status_code in (403, 404)
 
 
 def test_anonymous_people_are_sent_to_sign_in(client: Client, db: None) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from safeguard.config import demo_law
 from safeguard.config.demo import PATTERNS, demo_candidate_policy, demo_seed, pattern_png
 from safeguard.config.demo_data import demo_escalations
 from safeguard.evidence.models import ContentItem
@@ -42,7 +44,9 @@ def test_seeding_twice_seeds_once(settings: object, tmp_path: Path) -> None:
     second = demo_seed()
 
     assert first == second
-    assert Escalation.objects.count() == len(demo_escalations())
+    # The demo escalations, and the emergency request the demo sheriff's partner files.
+    assert Escalation.objects.count() == len(demo_escalations()) + 1
+    assert Escalation.objects.filter(external_id=demo_law.EXTERNAL_ID).count() == 1
     images = ContentItem.objects.filter(kind="image")
     assert images.exists()
     assert all(item.blob_id for item in images)
@@ -91,6 +95,29 @@ def test_demo_then_verify_then_tamper_by_hand(tmp_path: Path) -> None:
     )
     assert checked.returncode == 0, checked.stderr
     assert "proof valid: event #5" in checked.stdout
+
+    # The demo's disclosure package verifies with the public key alone, from anywhere, and so
+    # does the encrypted copy the partner downloads, with the key sent to them separately.
+    package = tmp_path / "demo-disclosure.zip"
+    verified = safeguard(
+        clean_env(), "custody", "verify", str(package), "--public-key", key, cwd=tmp_path
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "package VALID" in verified.stdout
+    sealed_key = re.search(r"--key (\S+)", seeded.stdout)
+    assert sealed_key is not None
+    opened = safeguard(
+        clean_env(),
+        "custody",
+        "verify",
+        str(tmp_path / "demo-disclosure.zip.sgenc"),
+        "--key",
+        sealed_key.group(1),
+        "--public-key",
+        key,
+        cwd=tmp_path,
+    )
+    assert opened.returncode == 0, opened.stdout + opened.stderr
 
     with sqlite3.connect(tmp_path / "safeguard.sqlite3") as db:
         db.execute("UPDATE audit_auditevent SET data = '{}' WHERE id = 5")

@@ -32,6 +32,23 @@ class Permission(StrEnum):
     MATCHING_HASH_MATCH = "matching:hash:match"
     ACTIONS_ACTION_CONFIRM = "actions:action:confirm"
     EVIDENCE_MEDIA_VIEW = "evidence:media:view"
+    # Legal holds (evidence/holds.py): reading them, and placing, extending or releasing one.
+    EVIDENCE_HOLD_READ = "evidence:hold:read"
+    EVIDENCE_HOLD_MANAGE = "evidence:hold:manage"
+    # Deleting a content item's stored bytes (refused under a hold), and the one path that
+    # destroys held material on a lawful request, which needs two people holding it.
+    EVIDENCE_CONTENT_DELETE = "evidence:content:delete"
+    EVIDENCE_CONTENT_DESTROY = "evidence:content:destroy"
+    # Law enforcement: partners submit and follow their own agency's requests and download the
+    # disclosures released to them; legal staff verify, run and answer requests, and approve
+    # disclosures (never their own); specialists and leads refer a child in danger to police.
+    LE_REQUEST_SUBMIT = "lawenforcement:request:submit"
+    LE_REQUEST_READ = "lawenforcement:request:read"
+    LE_REQUEST_MANAGE = "lawenforcement:request:manage"
+    LE_AGENCY_MANAGE = "lawenforcement:agency:manage"
+    LE_DISCLOSURE_MANAGE = "lawenforcement:disclosure:manage"
+    LE_DISCLOSURE_DOWNLOAD = "lawenforcement:disclosure:download"
+    LE_REFERRAL_CREATE = "lawenforcement:referral:create"
     AUDIT_EVENT_READ = "audit:event:read"
     AUDIT_CHAIN_VERIFY = "audit:chain:verify"
     ACCOUNTS_USER_MANAGE = "accounts:user:manage"
@@ -63,6 +80,7 @@ _SPECIALIST = frozenset(
         P.ROTA_PAGE_ACKNOWLEDGE,
         P.MATCHING_HASH_MATCH,
         P.EVIDENCE_MEDIA_VIEW,
+        P.LE_REFERRAL_CREATE,
     }
 )
 
@@ -71,13 +89,43 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Leads also decide what an auditor may read, and for how long; administrators, who create
     # the auditors' accounts, do not, so no one role both makes an account and opens cases to it.
     Role.LEAD: _SPECIALIST
-    | {P.CASES_CASE_REOPEN, P.CASES_CASE_ASSIGN, P.CASES_CASE_PRIORITIZE, P.CASES_GRANT_MANAGE},
-    Role.LEGAL: frozenset({P.CASES_CASE_READ, P.INTAKE_ESCALATION_READ}),
-    Role.LE_PARTNER: frozenset({P.INTAKE_LE_REQUEST_CREATE}),
+    | {
+        P.CASES_CASE_REOPEN,
+        P.CASES_CASE_ASSIGN,
+        P.CASES_CASE_PRIORITIZE,
+        P.CASES_GRANT_MANAGE,
+        P.EVIDENCE_HOLD_READ,
+        P.LE_REQUEST_READ,
+    },
+    # Legal staff run law-enforcement requests, holds and disclosures; they read cases (and so
+    # pass a second factor) but do not review media unless a warrant's disclosure needs it.
+    Role.LEGAL: frozenset(
+        {
+            P.CASES_CASE_READ,
+            P.INTAKE_ESCALATION_READ,
+            P.EVIDENCE_HOLD_READ,
+            P.EVIDENCE_HOLD_MANAGE,
+            P.EVIDENCE_CONTENT_DELETE,
+            P.EVIDENCE_CONTENT_DESTROY,
+            P.LE_REQUEST_READ,
+            P.LE_REQUEST_MANAGE,
+            P.LE_AGENCY_MANAGE,
+            P.LE_DISCLOSURE_MANAGE,
+        }
+    ),
+    Role.LE_PARTNER: frozenset(
+        {P.INTAKE_LE_REQUEST_CREATE, P.LE_REQUEST_SUBMIT, P.LE_DISCLOSURE_DOWNLOAD}
+    ),
     # Auditors read the audit log and change nothing; they read a case only under a lead's
     # expiring read grant (cases.ReadGrant), and each such read is itself audited.
     Role.AUDITOR: frozenset(
-        {P.AUDIT_EVENT_READ, P.AUDIT_CHAIN_VERIFY, P.CASES_CASE_READ, P.INTAKE_ESCALATION_READ}
+        {
+            P.AUDIT_EVENT_READ,
+            P.AUDIT_CHAIN_VERIFY,
+            P.CASES_CASE_READ,
+            P.INTAKE_ESCALATION_READ,
+            P.EVIDENCE_HOLD_READ,
+        }
     ),
     # Administrators run the system; they do not read cases unless also given a case role.
     Role.ADMIN: frozenset(
@@ -130,6 +178,9 @@ SECOND_FACTOR_PERMISSIONS: frozenset[Permission] = frozenset(
         P.MATCHING_BANK_MANAGE,
         P.TRIAGE_POLICY_MANAGE,
         P.CASES_PLAYBOOK_MANAGE,
+        # A law-enforcement partner's session can download a disclosure package (personal data
+        # of the accounts it names) and files requests the team acts on at once.
+        P.LE_REQUEST_SUBMIT,
     }
 )
 
@@ -138,6 +189,18 @@ def console_allowed(role: str) -> bool:
     """Whether a role may sign in to the console at all."""
     try:
         return Role(role) in CONSOLE_ROLES
+    except ValueError:
+        return False
+
+
+# Law-enforcement partners sign in to the portal at /le/ only, never to the console.
+PORTAL_ROLES: frozenset[Role] = frozenset({Role.LE_PARTNER})
+
+
+def portal_allowed(role: str) -> bool:
+    """Whether a role signs in to the law-enforcement portal (and not the console)."""
+    try:
+        return Role(role) in PORTAL_ROLES
     except ValueError:
         return False
 

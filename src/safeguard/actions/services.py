@@ -91,6 +91,10 @@ def _payload(action: Action) -> dict[str, object]:
         "platform": action.platform,
         "case_id": str(action.case_id),
         "reverses": str(action.reverses_id) if action.reverses_id else None,
+        # A law-enforcement non-disclosure order on the case: the platform must not tell the
+        # account holder (its usual notice is suppressed; the suppression is audited where
+        # the order was recorded).
+        "user_notice_suppressed": "non_disclosure" in action.case.tags,
         # The platform confirms here later when it cannot answer {"status": "done"} at once.
         "confirm_path": f"/api/v1/actions/{action.pk}/confirm",
     }

@@ -61,6 +61,40 @@ class AuditEventType(StrEnum):
     ACTION_DELIVERY_FAILED = "action.delivery_failed"
     ACTION_CONFIRMED = "action.confirmed"
     CONTENT_MEDIA_STORED = "content.media_stored"
+    # Legal holds and retention (evidence/holds.py, evidence/retention.py): a hold placed,
+    # extended or released; content deleted by a person, by the retention job (recorded as
+    # hashes, never content), or destroyed on a lawful request with two legal approvers.
+    LEGAL_HOLD_PLACED = "legal_hold.placed"
+    LEGAL_HOLD_EXTENDED = "legal_hold.extended"
+    LEGAL_HOLD_RELEASED = "legal_hold.released"
+    CONTENT_DELETED = "content.deleted"
+    CONTENT_RETENTION_DELETED = "content.retention_deleted"
+    DESTRUCTION_REQUESTED = "destruction.requested"
+    DESTRUCTION_APPROVED = "destruction.approved"
+    # Law enforcement (lawenforcement app): agencies and the verification of their people,
+    # inbound requests through their state machine and clocks, disclosures (four eyes) and
+    # outbound emergency referrals.
+    LE_AGENCY_SAVED = "le_agency.saved"
+    LE_VERIFICATION_RECORDED = "le_verification.recorded"
+    LE_REQUEST_RECEIVED = "le_request.received"
+    LE_REQUEST_TRANSITIONED = "le_request.transitioned"
+    LE_REQUEST_DOCUMENT_STORED = "le_request.document_stored"
+    # Legal staff opened a request's legal document (it may name victims and officers).
+    LE_REQUEST_DOCUMENT_READ = "le_request.document_read"
+    LE_REQUEST_EMERGENCY_DETERMINED = "le_request.emergency_determined"
+    LE_REQUEST_PRESERVATION_EXTENDED = "le_request.preservation_extended"
+    LE_REQUEST_USER_NOTICE_SUPPRESSED = "le_request.user_notice_suppressed"
+    LE_REQUEST_DEADLINE_WARNED = "le_request.deadline_warned"
+    LE_REQUEST_DEADLINE_BREACHED = "le_request.deadline_breached"
+    LE_DISCLOSURE_PREPARED = "le_disclosure.prepared"
+    # A content item put into a disclosure package: the last link of its chain of custody.
+    CONTENT_DISCLOSED = "content.disclosed"
+    LE_DISCLOSURE_APPROVED = "le_disclosure.approved"
+    LE_DISCLOSURE_RELEASED = "le_disclosure.released"
+    LE_DISCLOSURE_DOWNLOADED = "le_disclosure.downloaded"
+    LE_REFERRAL_SENT = "le_referral.sent"
+    LE_REFERRAL_ACKNOWLEDGED = "le_referral.acknowledged"
+    LE_REFERRAL_OVERDUE = "le_referral.overdue"
     USER_CREATED = "user.created"
     USER_ROLE_CHANGED = "user.role_changed"
     TOKEN_CREATED = "token.created"  # noqa: S105 - an event name

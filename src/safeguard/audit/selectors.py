@@ -256,24 +256,38 @@ def audit_event_proof(*, event_id: int) -> dict[str, Any]:
     """A self-contained proof that event `event_id` is in the log: its header (no names or
     text), leaf index, the inclusion proof and the newest signed checkpoint. Checked with the
     log's public key alone (`safeguard audit check-proof`)."""
-    event = AuditEvent.objects.filter(pk=event_id).first()
-    if event is None:
-        raise NotFound(f"no audit event #{event_id}")
-    if event.leaf_index is None:
-        raise NotSequenced(f"audit event #{event_id} is not sequenced yet; try again in a moment")
+    return audit_event_proofs(event_ids=[event_id])[0]
+
+
+def audit_event_proofs(*, event_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Proofs of several events, all against the one newest checkpoint (a disclosure package
+    carries one checkpoint for every proof it holds), in the order asked."""
+    events = AuditEvent.objects.in_bulk(list(event_ids))
     checkpoint = AuditCheckpoint.objects.order_by("-size").first()
-    if checkpoint is None or checkpoint.size <= event.leaf_index:
-        raise NotSequenced(f"no checkpoint covers audit event #{event_id} yet")
-    index, size = event.leaf_index, checkpoint.size
-    path = _proof(lambda read: inclusion_proof(index, size, subtree=read))
-    return {
-        "format": PROOF_FORMAT,
-        "event": event.header(),
-        "leaf_index": index,
-        "tree_size": size,
-        "inclusion_proof": [_b64(h) for h in path],
-        "checkpoint": checkpoint.note,
-    }
+    proofs = []
+    for event_id in event_ids:
+        event = events.get(event_id)
+        if event is None:
+            raise NotFound(f"no audit event #{event_id}")
+        if event.leaf_index is None:
+            raise NotSequenced(
+                f"audit event #{event_id} is not sequenced yet; try again in a moment"
+            )
+        if checkpoint is None or checkpoint.size <= event.leaf_index:
+            raise NotSequenced(f"no checkpoint covers audit event #{event_id} yet")
+        index, size = event.leaf_index, checkpoint.size
+        path = _proof(lambda read, i=index, n=size: inclusion_proof(i, n, subtree=read))
+        proofs.append(
+            {
+                "format": PROOF_FORMAT,
+                "event": event.header(),
+                "leaf_index": index,
+                "tree_size": size,
+                "inclusion_proof": [_b64(h) for h in path],
+                "checkpoint": checkpoint.note,
+            }
+        )
+    return proofs
 
 
 def audit_latest_checkpoint() -> dict[str, Any]:

@@ -202,6 +202,14 @@ def _first_action(
 
 
 @transaction.atomic
+def case_act_outside(*, case: Case, actor: User, act: FirstAction, source: AuditSource) -> None:
+    """An act recorded elsewhere (a referral to the police) is an action on the case: it stops
+    the first-action clock and answers the case's pages, as a decision does."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    _first_action(locked, actor=actor, acts=[act], source=source, at=timezone.now())
+
+
+@transaction.atomic
 def case_escalate_to_lead(
     *,
     case: Case,

@@ -22,7 +22,9 @@ from safeguard.core.errors import DomainError
 from safeguard.core.json_body import BodyRefused, check_media_type, decode_json
 from safeguard.core.openapi import complete_document
 from safeguard.evidence.api import router as evidence_router
+from safeguard.evidence.hold_api import router as holds_router
 from safeguard.intake.api import router as intake_router
+from safeguard.lawenforcement.api import router as le_router
 from safeguard.matching.api import router as matching_router
 from safeguard.rota.api import router as rota_router
 from safeguard.triage.api import router as triage_router
@@ -69,6 +71,7 @@ api = _DocumentedApi(
 for router in (
     intake_router,
     evidence_router,
+    holds_router,
     # Before cases_router: its /cases/{case_id} would otherwise take /cases/bulk.
     bulk_router,
     cases_router,
@@ -80,6 +83,7 @@ for router in (
     rota_router,
     matching_router,
     actions_router,
+    le_router,
     audit_router,
     accounts_router,
 ):

@@ -35,7 +35,13 @@ from safeguard.cases.decisions import ActionKind, DecisionLabel
 from safeguard.cases.models import Queue
 from safeguard.cases.queues import lease_length, queue_claim_next
 from safeguard.config.demo_data import demo_escalations
+from safeguard.config.demo_law import (
+    demo_emergency_case_acted,
+    demo_law_enforcement_seed,
+    demo_referral_seed,
+)
 from safeguard.evidence.models import ContentItem
+from safeguard.evidence.retention import retention_schedule
 from safeguard.evidence.services import content_media_store
 from safeguard.intake.schemas import EscalationIn
 from safeguard.intake.services import escalation_intake
@@ -49,6 +55,8 @@ STAFF = [
     ("sam.specialist", Role.SPECIALIST),
     ("lee.lead", Role.LEAD),
     ("lou.legal", Role.LEGAL),
+    # A second lawyer: every disclosure is approved by someone other than its preparer.
+    ("liv.legal", Role.LEGAL),
     ("ava.auditor", Role.AUDITOR),
     ("adi.admin", Role.ADMIN),
 ]
@@ -209,6 +217,15 @@ def demo_seed() -> DemoLogins:
                     )
                     images += 1
         _demo_decided(User.objects.get(username="sam.specialist"))
+        request = demo_law_enforcement_seed(
+            partner=partner,
+            legal=User.objects.get(username="lou.legal"),
+            second_legal=User.objects.get(username="liv.legal"),
+        )
+        demo_emergency_case_acted(lead=User.objects.get(username="lee.lead"), request=request)
+        demo_referral_seed(specialist=User.objects.get(username="sam.specialist"))
+    # The retention job runs daily from now on (scheduling again schedules nothing more).
+    retention_schedule()
     (Path(settings.SAFEGUARD_VAR_DIR) / KNOWN_IMAGE_FILE).write_bytes(known_image())
     totp = secret_b32(totp_key)
     _write_private(

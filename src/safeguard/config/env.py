@@ -67,6 +67,11 @@ class Config:
     audit_witness_url: str
     audit_witness_secret: bytes
     audit_checkpoint_seconds: float
+    legal_oncall: list[str]
+    le_verification_days: int
+    le_holiday_country: str
+    le_directory_file: Path | None
+    le_referral_ack_minutes: int
 
 
 def _read_mode(env: dict[str, str]) -> Mode:
@@ -244,7 +249,46 @@ def load(env: dict[str, str] | None = None) -> Config:
         audit_checkpoint_seconds=_checkpoint_seconds(
             env.get("SAFEGUARD_AUDIT_CHECKPOINT_SECONDS", "1")
         ),
+        legal_oncall=_csv(env.get("SAFEGUARD_LEGAL_ONCALL", "")),
+        le_verification_days=_whole(
+            "SAFEGUARD_LE_VERIFICATION_DAYS", env.get("SAFEGUARD_LE_VERIFICATION_DAYS", "90"), 3650
+        ),
+        le_holiday_country=_country(env.get("SAFEGUARD_LE_HOLIDAY_COUNTRY", "")),
+        le_directory_file=_optional_file(env.get("SAFEGUARD_LE_DIRECTORY", "")),
+        le_referral_ack_minutes=_whole(
+            "SAFEGUARD_LE_REFERRAL_ACK_MINUTES",
+            env.get("SAFEGUARD_LE_REFERRAL_ACK_MINUTES", "30"),
+            7 * 24 * 60,
+        ),
     )
+
+
+def _whole(name: str, raw: str, most: int) -> int:
+    if not raw.strip().isdigit() or not 0 < int(raw) <= most:
+        raise ConfigurationError(f"{name}={raw!r} must be a whole number from 1 to {most}.")
+    return int(raw)
+
+
+def _country(raw: str) -> str:
+    """The country whose public holidays end an EU legal period late (Reg. 1182/71 Art. 3(4)):
+    where the platform's EU establishment or legal representative is; "" counts weekends only."""
+    code = raw.strip().upper()
+    if code and not re.fullmatch(r"[A-Z]{2}", code):
+        raise ConfigurationError(
+            f"SAFEGUARD_LE_HOLIDAY_COUNTRY={raw!r} must be an ISO 3166 two-letter code "
+            "such as 'IE'."
+        )
+    return code
+
+
+def _optional_file(raw: str) -> Path | None:
+    name = raw.strip()
+    if not name:
+        return None
+    path = Path(name).resolve()
+    if not path.is_file():
+        raise ConfigurationError(f"SAFEGUARD_LE_DIRECTORY={raw!r} is not a file.")
+    return path
 
 
 def _audit_signing_key(env: dict[str, str], var_dir: Path, generated: bool) -> bytes:

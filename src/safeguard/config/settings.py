@@ -40,6 +40,46 @@ SAFEGUARD_PLATFORM_TIME_ZONE = CONFIG.platform_time_zone
 # unacknowledged page pages the next one and the lead.
 SAFEGUARD_ONCALL = CONFIG.oncall
 SAFEGUARD_ONCALL_LEAD = CONFIG.oncall_lead
+# Law enforcement (docs/law-enforcement.md): who is paged for an overdue request until the rota
+# lands; how long a verification of an agency or a person holds; whose public holidays end an
+# EU legal period late; the agency directory for outbound referrals (the synthetic demo one by
+# default); and how long an outbound referral may wait for the agency's acknowledgement.
+SAFEGUARD_LEGAL_ONCALL = CONFIG.legal_oncall
+SAFEGUARD_LE_VERIFICATION_DAYS = CONFIG.le_verification_days
+SAFEGUARD_LE_HOLIDAY_COUNTRY = CONFIG.le_holiday_country
+SAFEGUARD_LE_DIRECTORY = CONFIG.le_directory_file
+SAFEGUARD_LE_REFERRAL_ACK_MINUTES = CONFIG.le_referral_ack_minutes
+# The EU Member States, whose requests default to the EU instruments (Regulation 2023/1543).
+SAFEGUARD_EU_COUNTRIES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+    ]
+)
 SAFEGUARD_PAGING_WEBHOOK_URL = CONFIG.paging_webhook_url
 SAFEGUARD_PAGING_WEBHOOK_SECRET = CONFIG.paging_webhook_secret
 SAFEGUARD_PAGE_ACK_SECONDS = CONFIG.page_ack_seconds
@@ -80,6 +120,7 @@ INSTALLED_APPS = [
     "safeguard.cases",
     "safeguard.review",
     "safeguard.triage",
+    "safeguard.lawenforcement",
     "safeguard.rota",
     "safeguard.matching",
     "safeguard.actions",

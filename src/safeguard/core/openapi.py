@@ -25,6 +25,7 @@ __all__ = [
     "answers",
     "body_schema",
     "complete_document",
+    "file_upload",
 ]
 
 
@@ -92,6 +93,25 @@ def answers(success: Any, /, *errors: int) -> dict[int, Any]:
             raise ValueError(f"{status} is declared twice")
         result[status] = RefusedOut if status == 422 else ErrorOut
     return result
+
+
+def file_upload(**fields: dict[str, Any]) -> dict[str, Any]:
+    """The `openapi_extra` of an operation that takes one file in the multipart field `file`,
+    beside the optional text `fields` given as their JSON schemas."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}, **fields},
+                    }
+                }
+            },
+        }
+    }
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from safeguard.accounts.auth import requires
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditSource
 from safeguard.core.errors import Invalid
-from safeguard.core.openapi import answers
+from safeguard.core.openapi import answers, file_upload
 from safeguard.evidence.selectors import content_get_for_upload
 from safeguard.evidence.services import content_media_store
 from safeguard.evidence.vault import TooLarge, is_sha256
@@ -35,26 +35,12 @@ class UploadRefused(Invalid):
     pass
 
 
-_UPLOAD_SCHEMA = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "sha256": {
-                            "type": "string",
-                            "description": "optional lowercase hex SHA-256 the bytes must match",
-                        },
-                    },
-                }
-            }
-        },
+_UPLOAD_SCHEMA = file_upload(
+    sha256={
+        "type": "string",
+        "description": "optional lowercase hex SHA-256 the bytes must match",
     }
-}
+)
 
 
 @router.post(

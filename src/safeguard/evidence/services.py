@@ -16,7 +16,13 @@ from safeguard.core.errors import Conflict, Invalid
 from safeguard.core.tasks import enqueue
 from safeguard.evidence import hooks, tasks
 from safeguard.evidence.enums import MEDIA_KINDS
-from safeguard.evidence.models import Blob, ContentItem, RenderState
+from safeguard.evidence.models import (
+    Blob,
+    ContentItem,
+    ContentTombstone,
+    DeletionKind,
+    RenderState,
+)
 from safeguard.evidence.sniff import sniff
 from safeguard.evidence.store import vault
 from safeguard.evidence.vault import HashMismatch
@@ -62,6 +68,11 @@ def content_media_store(
     if content.kind not in MEDIA_KINDS:
         kinds = ", ".join(sorted(k.value for k in MEDIA_KINDS))
         raise MediaNotAccepted(f"content of kind {content.kind!r} takes no media; only {kinds}")
+    if ContentTombstone.objects.filter(content=content, kind=DeletionKind.DESTRUCTION).exists():
+        raise MediaConflict(
+            f"content {content.platform_id!r} was destroyed on a lawful request; its bytes are "
+            "not accepted again"
+        )
     store = vault()
     address, size = store.digest(upload, max_bytes=settings.SAFEGUARD_MAX_MEDIA_BYTES)
     for declared in (declared_sha256, content.declared_sha256 or None):

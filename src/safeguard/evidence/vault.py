@@ -13,7 +13,7 @@ import os
 import re
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -57,6 +57,62 @@ class NotInVault(VaultError):
 
 class Corrupt(VaultError):
     """The stored object failed authentication: it was altered, truncated or the key is wrong."""
+
+
+class NotCleared(VaultError):
+    """A deletion without a clearance from the hold check, or for an address it did not clear."""
+
+
+class DeletionClearance:
+    """Leave to delete exactly these addresses, once: proof that the hold check ran and found no
+    hold (or that an approved destruction overrides them).
+
+    It cannot be made by calling the class. Its only maker is handed out once, by
+    `clearance_issuer()`, and `evidence.holds` takes it when it is imported; whoever took it
+    first is the only code that can clear a deletion, and a second taker fails loudly.
+    """
+
+    __slots__ = ("_addresses", "_used", "purpose")
+    _addresses: frozenset[str]
+    _used: set[str]
+    purpose: str
+
+    def __init__(self, *_args: object, **_kwargs: object) -> None:
+        raise TypeError("a deletion clearance is issued only by the hold check (evidence.holds)")
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        return self._addresses
+
+    def __repr__(self) -> str:
+        return f"<DeletionClearance {self.purpose}: {len(self._addresses)} address(es)>"
+
+
+def _issue(addresses: Iterable[str], purpose: str) -> DeletionClearance:
+    clearance = object.__new__(DeletionClearance)
+    cleared = frozenset(addresses)
+    for address in cleared:
+        if not is_sha256(address):
+            raise ValueError(f"not a lowercase hex SHA-256: {address!r}")
+    clearance._addresses = cleared
+    clearance._used = set()
+    clearance.purpose = purpose
+    return clearance
+
+
+_issuer_taken = False
+
+
+def clearance_issuer() -> Callable[[Iterable[str], str], DeletionClearance]:
+    """The one maker of clearances, `(addresses, purpose) -> DeletionClearance`, given once."""
+    global _issuer_taken
+    if _issuer_taken:
+        raise RuntimeError(
+            "the vault's clearance issuer was already taken (by evidence.holds); only the hold "
+            "check may clear a deletion"
+        )
+    _issuer_taken = True
+    return _issue
 
 
 def is_sha256(value: str) -> bool:
@@ -183,3 +239,20 @@ class Vault:
 
     def read(self, sha256: str) -> bytes:
         return b"".join(self.read_chunks(sha256))
+
+    def delete(self, sha256: str, *, clearance: DeletionClearance) -> bool:
+        """Remove one object the clearance names; True if a file was removed. Each address of a
+        clearance is deleted once: the clearance is not a standing licence."""
+        if type(clearance) is not DeletionClearance:
+            raise NotCleared(f"{sha256}: deleting needs a clearance from the hold check")
+        if sha256 not in clearance._addresses:
+            raise NotCleared(f"{sha256}: the clearance does not name this object")
+        if sha256 in clearance._used:
+            raise NotCleared(f"{sha256}: the clearance was already used for this object")
+        clearance._used.add(sha256)
+        path = self.path(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True

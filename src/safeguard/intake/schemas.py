@@ -181,11 +181,33 @@ class ContentIn(_Strict):
 STREAM_FIELDS = ("stream_url", "viewer_url", "ended_at")
 
 
+LegalTypeKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+FieldName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+FieldText = Annotated[str, Field(max_length=5000), STORABLE]
+
+
 class LawEnforcementIn(_Strict):
     agency: Annotated[str, Field(min_length=1, max_length=300), IDENTIFIER]
     country: CountryCode
     request_type: Choice[LERequestType]
     contact: Annotated[str, Field(min_length=1, max_length=300), IDENTIFIER]
+    # The instrument exactly (docs/law-enforcement-clocks.md lists the keys), its own fields,
+    # and a non-disclosure order; checked by the law-enforcement app in intake's transaction.
+    legal_type: LegalTypeKey | None = Field(
+        default=None,
+        description="the request type key, e.g. eu_production_order; without it an emergency "
+        "or preservation request takes the default for its country, and legal process waits "
+        "for legal staff to classify it",
+    )
+    fields: Annotated[dict[FieldName, FieldText], Field(max_length=20)] = Field(
+        default_factory=dict, description="the request type's own fields (danger, offence, ...)"
+    )
+    non_disclosure: bool = Field(
+        default=False, description="a non-disclosure order: the account holders must not be told"
+    )
+    non_disclosure_until: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = Field(
+        default=None, description="the last day the order runs (YYYY-MM-DD); none: until lifted"
+    )
 
 
 class ClassifierIn(_Strict):

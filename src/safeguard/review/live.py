@@ -82,6 +82,9 @@ def context(request: HttpRequest) -> dict[str, object]:
         "live_poll": poll_trigger(),
         "live_banner": user.has_permission(Permission.CASES_CASE_REVIEW),
         "p0_sound": user.p0_sound,
+        # The navigation's links to legal holds and to the law-enforcement work.
+        "nav_holds": user.has_permission(Permission.EVIDENCE_HOLD_READ),
+        "nav_law_enforcement": user.has_permission(Permission.LE_REQUEST_READ),
     }
 
 

@@ -11,12 +11,10 @@ import uuid
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
 from safeguard.accounts.console import console_required
-from safeguard.accounts.models import User
 from safeguard.accounts.permissions import Permission
 from safeguard.audit.events import AuditSource
 from safeguard.cases.models import Case
@@ -30,9 +28,15 @@ from safeguard.cases.playbook_services import (
     case_close,
     playbook_step_tick,
 )
-from safeguard.cases.selectors import CaseNotFound, case_get_for
 from safeguard.cases.services import CasePermissionDenied
 from safeguard.cases.workflow import EDGES_BY_NAME, CaseState, CaseTransition, IllegalTransition
+from safeguard.review.case_forms import (
+    back_to,
+    keep_refused,
+    person,
+    refused_form,
+    visible_case,
+)
 
 __all__ = ["case_close_view", "playbook_context", "playbook_tick_view"]
 
@@ -41,21 +45,11 @@ REJECTED = "playbook_rejected"
 CLOSABLE = EDGES_BY_NAME[CaseTransition.CLOSE].sources
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - console_required let only signed-in users in
-    return user
-
-
 def playbook_context(*, request: HttpRequest, case: Case) -> dict[str, Any]:
     """What `review/_playbook.html` needs besides `case`: the checklist (`playbook`), what the
     person may do with it, and a form refused on the last submit (shown once)."""
-    user = _user(request)
-    rejected = request.session.get(REJECTED)
-    form: dict[str, str] = {}
-    if isinstance(rejected, dict) and rejected.get("case") == str(case.pk):
-        form = {k: str(v) for k, v in rejected.items()}
-        del request.session[REJECTED]
+    user = person(request)
+    form = refused_form(request, REJECTED, case)
     state = CaseState(case.state)
     return {
         "playbook": playbook_for_case(case=case),
@@ -68,25 +62,14 @@ def playbook_context(*, request: HttpRequest, case: Case) -> dict[str, Any]:
     }
 
 
-def _back(case_id: uuid.UUID, anchor: str) -> HttpResponseRedirect:
-    return HttpResponseRedirect(f"{reverse('console-case', kwargs={'case_id': case_id})}#{anchor}")
-
-
-def _case(request: HttpRequest, case_id: uuid.UUID) -> Case:
-    try:
-        return case_get_for(user=_user(request), case_id=case_id, source=AuditSource.CONSOLE)
-    except CaseNotFound:
-        raise Http404("no such case") from None
-
-
 @require_POST
 @console_required
 def playbook_tick_view(request: HttpRequest, case_id: uuid.UUID, step_id: str) -> HttpResponse:
-    case = _case(request, case_id)
+    case = visible_case(request, case_id)
     note = request.POST.get("note", "")
     try:
         tick = playbook_step_tick(
-            case=case, step_id=step_id, actor=_user(request), note=note, source=AuditSource.CONSOLE
+            case=case, step_id=step_id, actor=person(request), note=note, source=AuditSource.CONSOLE
         )
     except (
         PlaybookStepNotFound,
@@ -94,35 +77,26 @@ def playbook_tick_view(request: HttpRequest, case_id: uuid.UUID, step_id: str) -
         PlaybookConflict,
         PlaybookTickError,
     ) as exc:
-        request.session[REJECTED] = {
-            "case": str(case.pk),
-            "step": step_id,
-            "note": note,
-            "error": f"Not ticked: {exc}",
-        }
-        return _back(case_id, f"playbook-step-{step_id}")
+        keep_refused(request, REJECTED, case, step=step_id, note=note, error=f"Not ticked: {exc}")
+        return back_to(case_id, f"playbook-step-{step_id}")
     messages.success(request, f"Step done: {tick.step_title}.")
-    return _back(case_id, f"playbook-step-{step_id}")
+    return back_to(case_id, f"playbook-step-{step_id}")
 
 
 @require_POST
 @console_required
 def case_close_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    case = _case(request, case_id)
+    case = visible_case(request, case_id)
     reason = request.POST.get("reason", "")
     try:
-        case_close(case=case, actor=_user(request), source=AuditSource.CONSOLE, reason=reason)
+        case_close(case=case, actor=person(request), source=AuditSource.CONSOLE, reason=reason)
     except (
         CasePermissionDenied,
         IllegalTransition,
         PlaybookIncomplete,
         PlaybookTickError,
     ) as exc:
-        request.session[REJECTED] = {
-            "case": str(case.pk),
-            "close_reason": reason,
-            "close_error": f"Not closed: {exc}",
-        }
-        return _back(case_id, "playbook-close")
+        keep_refused(request, REJECTED, case, close_reason=reason, close_error=f"Not closed: {exc}")
+        return back_to(case_id, "playbook-close")
     messages.success(request, "Case closed.")
-    return _back(case_id, "playbook")
+    return back_to(case_id, "playbook")

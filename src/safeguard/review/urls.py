@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from safeguard.review import bulk_views, live, playbook_views, search_views, views
+from safeguard.review import bulk_views, le_views, live, playbook_views, search_views, views
 
 urlpatterns = [
     path("queues/", views.queues, name="console-queues"),
@@ -13,6 +13,12 @@ urlpatterns = [
     path("cases/<uuid:case_id>/decide", views.decide, name="console-decide"),
     path("cases/<uuid:case_id>/escalate", views.escalate, name="console-escalate"),
     path("cases/<uuid:case_id>/notes", views.note_add, name="console-note"),
+    path("cases/<uuid:case_id>/referrals", le_views.referral_send_view, name="console-referral"),
+    path(
+        "cases/<uuid:case_id>/referrals/<uuid:referral_id>/acknowledgement",
+        le_views.referral_ack_view,
+        name="console-referral-ack",
+    ),
     path(
         "cases/<uuid:case_id>/actions/<uuid:action_id>/reverse",
         views.action_reverse_view,

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from safeguard.accounts.console import console_required
 from safeguard.accounts.models import User
 from safeguard.accounts.permission_text import permission_descriptions
-from safeguard.accounts.permissions import Permission, role_permissions
+from safeguard.accounts.permissions import Permission, portal_allowed, role_permissions
 from safeguard.actions.selectors import ActionNotFound, action_get_for
 from safeguard.actions.services import ActionError, action_reverse
 from safeguard.audit.events import AuditSource
@@ -51,6 +51,7 @@ from safeguard.evidence.models import ContentItem
 from safeguard.evidence.services import content_download
 from safeguard.evidence.sniff import OPAQUE_TYPE
 from safeguard.review import live, words
+from safeguard.review.le_views import le_context
 from safeguard.review.media import (
     VARIANTS,
     MediaUnavailable,
@@ -81,8 +82,16 @@ from safeguard.review.services import (
 
 
 @never_cache
-@console_required
 def home(request: HttpRequest) -> HttpResponse:
+    """The console's home; a law-enforcement partner signing in lands on the portal instead."""
+    user = request.user
+    if user.is_authenticated and portal_allowed(user.role):  # type: ignore[union-attr]
+        return redirect("/le/")
+    return _console_home(request)
+
+
+@console_required
+def _console_home(request: HttpRequest) -> HttpResponse:
     user = request.user
     can_read = user.has_permission(Permission.CASES_CASE_READ)  # type: ignore[union-attr]
     cases = (
@@ -305,6 +314,7 @@ def _case_response(
             and page.case.state in (CaseState.TRIAGED, CaseState.IN_REVIEW),
             "reversible": [k.value for k in REVERSALS],
             **playbook_context(request=request, case=page.case),
+            **le_context(request=request, case=page.case),
         },
         status=status,
     )

@@ -12,10 +12,16 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from safeguard.accounts.models import User
 from safeguard.accounts.totp import totp_now
 from safeguard.actions.platform_sim import DemoPlatform
 from safeguard.audit.services import audit_sequence, public_key
 from safeguard.config.demo import credentials_path, demo_night_shift, demo_seed
+from safeguard.config.demo_law import (
+    demo_deletion_refused,
+    demo_held_content,
+    demo_release_package,
+)
 
 
 def readme_curl(host: str, port: int, token: str = "$SAFEGUARD_TOKEN") -> str:  # noqa: S107
@@ -105,6 +111,30 @@ class Command(BaseCommand):
             "  .venv/bin/safeguard audit prove 5 > proof.json\n"
             f"  .venv/bin/safeguard audit check-proof proof.json --public-key {public_key()}\n"
         )
+        package = demo_release_package(legal=User.objects.get(username="lou.legal"))
+        if package is not None:
+            out.write(
+                "Law enforcement: partners use the portal at "
+                f"http://{options['host']}:{options['port']}/le/ (legal staff: /le/staff/).\n"
+                "An emergency request from the demo sheriff (fictional) was answered with a "
+                f"disclosure package: {package.path}\nCheck it with the audit log's public key "
+                "alone (change one byte of it and the check names what changed):\n"
+                f"  .venv/bin/safeguard custody verify {package.path} --public-key {public_key()}"
+            )
+            if package.key is not None:
+                out.write(
+                    f"As the partner downloads it, encrypted: {package.sealed}\n  .venv/bin/"
+                    f"safeguard custody verify {package.sealed} --key {package.key} "
+                    f"--public-key {public_key()}\n"
+                )
+            refused = demo_deletion_refused(legal=User.objects.get(username="lou.legal"))
+            if refused:
+                item = demo_held_content()
+                out.write(
+                    "Held evidence cannot be deleted by any path (API, console, CLI, retention, "
+                    f"vault). Deleting {refused}\n  Try it: .venv/bin/safeguard evidence delete "
+                    f"{item.pk if item else ''} --reason test --by lou.legal"
+                )
         if options["seed_only"]:
             return
         env = dict(os.environ)

@@ -12,12 +12,14 @@ from safeguard.cases.playbooks import default_playbooks, playbooks_markdown
 from safeguard.cases.workflow import diagram_markdown
 from safeguard.config.demo_docs import demo_table_markdown
 from safeguard.config.layers_doc import LayersError, spliced
+from safeguard.lawenforcement.workflow import diagram_markdown as le_request_diagram
 
 PYPROJECT = Path("pyproject.toml")
 
 # Documents generated from code, by path under docs/: each renders from the current text.
 DIAGRAMS: dict[str, Callable[[str], str]] = {
     "process/case.md": lambda _: diagram_markdown(),
+    "process/law-enforcement-request.md": lambda _: le_request_diagram(),
     "triage.md": lambda _: demo_table_markdown(),
     "architecture.md": lambda current: spliced(current, PYPROJECT),
     "playbooks.md": lambda _: playbooks_markdown(
