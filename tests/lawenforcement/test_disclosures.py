@@ -22,6 +22,7 @@ from safeguard.lawenforcement.disclosures import (
     disclosure_download,
     disclosure_prepare,
     disclosure_release,
+    ordered_categories,
 )
 from safeguard.lawenforcement.models import LERequest, Verification
 from safeguard.lawenforcement.request_types import DataCategory
@@ -295,3 +296,35 @@ def test_the_api_prepares_approves_releases_and_downloads(
     assert verify_package(package, public_key()).ok
     again = world["api"].post("/api/v1/le/disclosures/download", {"token": body["download_token"]})
     assert again.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("subscriber data; traffic data", {C.SUBSCRIBER, C.RECORDS}),
+        ("Content data and subscriber data", {C.CONTENT, C.SUBSCRIBER}),
+        ("non-content records", {C.RECORDS}),
+        ("IP addresses for identifying the user", {C.RECORDS}),
+        ("whatever the court deems fit", None),
+        ("", None),
+    ],
+)
+def test_an_orders_categories_are_read_from_its_words(text: str, expected: set[C] | None) -> None:
+    found = ordered_categories(text)
+    assert (set(found) if found is not None else None) == expected
+
+
+def test_an_eu_order_gets_only_the_categories_it_orders(world: dict[str, Any]) -> None:
+    request = _request(
+        world,
+        "eu_production_order",
+        issuing_authority="Example Public Prosecutor (fictional)",
+        data_categories="subscriber data; traffic data",
+        enforcing_state="IE",
+        offence="Art. 3 Directive 2011/93/EU (fictional case)",
+    )
+
+    with pytest.raises(DisclosureRefused, match="content goes beyond what it orders"):
+        _prepare(world, request, [C.SUBSCRIBER, C.CONTENT])
+    disclosure = _prepare(world, request, [C.SUBSCRIBER, C.RECORDS])
+    assert sorted(i["category"] for i in disclosure.items) == ["records", "subscriber"]

@@ -766,3 +766,18 @@ def test_the_partner_list_costs_the_same_queries_for_one_request_or_many(
             fields={"case_number": str(n), "return_date": "2027-01-01"},
         )
     assert queries() == one
+
+
+def test_the_staff_queue_costs_the_same_queries_for_one_request_or_many(
+    world: dict[str, Any],
+) -> None:
+    _filed(world["partner"], "us_emergency_disclosure", "q0", fields={"danger": "x" * 12})
+    with CaptureQueriesContext(connection) as one:
+        assert world["legal_web"].get("/le/staff/").status_code == 200
+    for n in range(1, 6):
+        who = world["partner"] if n % 2 else world["other"]
+        _filed(who, "us_emergency_disclosure", f"q{n}", fields={"danger": "x" * 12})
+    with CaptureQueriesContext(connection) as many:
+        assert world["legal_web"].get("/le/staff/").status_code == 200
+
+    assert len(many.captured_queries) == len(one.captured_queries)

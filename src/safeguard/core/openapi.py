@@ -3,8 +3,8 @@ operation can answer.
 
 Each operation declares its success bodies and the refusals particular to it with `answers()`;
 `complete_document()` then adds what every operation shares, judged from the operation's own
-shape (any operation: 400, 401, 403, 413; a path parameter: 404; a parameter or a body: 422;
-a JSON body: 415), and moves JSON-schema `$defs` embedded by hand into `components`.
+shape (any operation: 400, 401, 403, 413; a path parameter: 404; a query parameter: 414; a
+parameter or a body: 422; a JSON body: 415), and moves JSON-schema `$defs` embedded by hand into `components`.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ DESCRIPTIONS: Final[dict[int, str]] = {
     ),
     409: "The request conflicts with what is already recorded.",
     413: "The body is larger than the API accepts (the media limit, for an upload).",
+    414: "The URL with its query is longer than the web server accepts.",
     415: "The body is not application/json in UTF-8.",
     422: (
         "The request is well-formed but refused: `errors` names each invalid field; a refusal "
@@ -171,6 +172,9 @@ def _shared_statuses(operation: dict[str, Any]) -> list[int]:
     statuses = [400, 401, 403, 413]
     if "path" in sources:
         statuses.append(404)
+    # A query long enough is refused by the web server itself, before the API reads it.
+    if "query" in sources:
+        statuses.append(414)
     if sources or body:
         statuses.append(422)
     if body and _JSON in body.get("content", {}):
@@ -192,9 +196,14 @@ def complete_document(document: dict[str, Any]) -> dict[str, Any]:
         for operation in methods.values():
             responses = operation.setdefault("responses", {})
             for status in _shared_statuses(operation):
-                if status not in responses and str(status) not in responses:
-                    schema = _ref("ValidationErrorOut" if status == 422 else "ErrorOut")
-                    responses[status] = _error_response(status, schema)
+                if status in responses or str(status) in responses:
+                    continue
+                if status == 414:
+                    # The web server's own page, not the API's: no body is promised.
+                    responses[status] = {"description": DESCRIPTIONS[414]}
+                    continue
+                schema = _ref("ValidationErrorOut" if status == 422 else "ErrorOut")
+                responses[status] = _error_response(status, schema)
             for status, response in responses.items():
                 code = int(status)
                 if code in DESCRIPTIONS and "content" in response:

@@ -622,7 +622,7 @@ class DownloadIn(ApiIn):
 
 @router.post(
     "/le/disclosures/download",
-    response=answers({200: None}, 422),
+    response=answers({200: None}, 404, 422),
     auth=requires(Permission.LE_DISCLOSURE_DOWNLOAD),
     summary="Download a released package once (encrypted; the key came by another channel)",
     openapi_extra={

@@ -255,6 +255,31 @@ def _assemble(
     return out
 
 
+# How an order's `data_categories` field names each category (EU orders name "subscriber
+# data", "data requested for the sole purpose of identifying the user", "traffic data",
+# "content data"; other forms similar words).
+_ORDERED_WORDS: tuple[tuple[re.Pattern[str], DataCategory], ...] = (
+    (
+        re.compile(r"non[-_ ]?content|traffic|record|metadata|\blogs?\b|\bip\b|identif"),
+        DataCategory.RECORDS,
+    ),
+    (re.compile(r"subscriber|basic"), DataCategory.SUBSCRIBER),
+    (re.compile(r"content"), DataCategory.CONTENT),
+)
+
+
+def ordered_categories(text: str) -> frozenset[DataCategory] | None:
+    """The categories an order's `data_categories` field names, or None when it names none
+    Safeguard recognises (legal staff read the field; nothing is then narrowed)."""
+    found = set()
+    for phrase in re.split(r"[,;/\n]|\band\b", text.lower()):
+        for pattern, category in _ORDERED_WORDS:
+            if pattern.search(phrase):
+                found.add(category)
+                break
+    return frozenset(found) or None
+
+
 def _check_allowed(
     request: LERequest, kind: RequestType, categories: Sequence[DataCategory], media_reason: str
 ) -> None:
@@ -262,6 +287,14 @@ def _check_allowed(
         refusal = scope_refusal(kind, category)
         if refusal is not None:
             raise DisclosureRefused(refusal)
+    ordered = ordered_categories(request.fields.get("data_categories", ""))
+    beyond = sorted(c.value for c in categories if ordered is not None and c not in ordered)
+    if beyond:
+        named = ", ".join(sorted(c.value for c in ordered or ()))
+        raise DisclosureRefused(
+            f"the order asks for {named} only ({request.fields['data_categories']!r}); "
+            f"{', '.join(beyond)} goes beyond what it orders"
+        )
     if DataCategory.CONTENT in categories and kind.emergency and not request.determined_emergency:
         raise DisclosureRefused(
             "content goes on an emergency request only after a person's good-faith "

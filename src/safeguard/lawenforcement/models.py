@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from safeguard.lawenforcement.request_types import RequestTypeError, request_type
 from safeguard.lawenforcement.workflow import RequestState
 
 
@@ -141,6 +142,16 @@ class LERequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.request_type}, {self.state})"
+
+    @property
+    def type_label(self) -> str:
+        """The request type's name for people ("US search warrant"), or that it has none yet."""
+        if not self.request_type:
+            return "not classified yet"
+        try:
+            return request_type(self.request_type).label
+        except RequestTypeError:
+            return self.request_type
 
 
 class NamedAccount(models.Model):

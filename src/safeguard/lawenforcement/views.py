@@ -68,6 +68,7 @@ from safeguard.lawenforcement.services import (
     le_request_transition,
     partner_attach,
     requester_unverified,
+    requesters_unverified,
     verification_record,
 )
 from safeguard.lawenforcement.workflow import EDGES, OPEN_STATES, RequestState, RequestTransition
@@ -456,10 +457,12 @@ def staff_queue(request: HttpRequest) -> HttpResponse:
         .filter(state__in=[s.value for s in OPEN_STATES])
         .order_by(F("due_at").asc(nulls_last=True), "received_at")[:300]
     )
+    listed = list(open_requests)
+    unverified = requesters_unverified(listed, now=now)
     rows = []
-    for found in open_requests:
+    for found in listed:
         row = _row(found, now)
-        row["unverified"] = requester_unverified(found, now=now)
+        row["unverified"] = unverified[found.pk]
         rows.append(row)
     return render(
         request,
