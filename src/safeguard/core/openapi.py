@@ -4,7 +4,8 @@ operation can answer.
 Each operation declares its success bodies and the refusals particular to it with `answers()`;
 `complete_document()` then adds what every operation shares, judged from the operation's own
 shape (any operation: 400, 401, 403, 413; a path parameter: 404; a query parameter: 414; a
-parameter or a body: 422; a JSON body: 415), and moves JSON-schema `$defs` embedded by hand into `components`.
+parameter or a body: 422; a JSON body: 415), and moves JSON-schema `$defs` embedded by hand
+into `components`.
 """
 
 from __future__ import annotations
