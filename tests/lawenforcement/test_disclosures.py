@@ -14,6 +14,7 @@ from django.utils import timezone
 from safeguard.audit.events import AuditEventType, AuditSource
 from safeguard.audit.services import audit_sequence, public_key
 from safeguard.evidence.custody import decrypt_package, verify_package
+from safeguard.evidence.models import ContentItem
 from safeguard.lawenforcement.disclosures import (
     DisclosureRefused,
     FourEyes,
@@ -166,6 +167,17 @@ def test_media_goes_only_under_a_warrant_with_a_reason(world: dict[str, Any]) ->
         E.LE_DISCLOSURE_PREPARED,
         target=("le_disclosure", disclosure.pk),
         data={"manifest_sha256": disclosure.manifest_sha256},
+    )
+    # Each item put into the package has that as the last link of its chain of custody.
+    image = ContentItem.objects.get(platform_id=IMAGE_ID)
+    assert_audited(
+        E.CONTENT_DISCLOSED,
+        target=image,
+        data={
+            "disclosure": str(disclosure.pk),
+            "request": str(warrant.pk),
+            "sha256": image.blob_id,
+        },
     )
 
 
