@@ -40,13 +40,13 @@ from safeguard.lawenforcement.models import (
 )
 from safeguard.lawenforcement.request_types import (
     FIELDS,
-    Kind,
     Preservation,
     RequestType,
     RequestTypeError,
     hold_ends_at,
     request_type,
 )
+from safeguard.lawenforcement.selectors import partner_of
 from safeguard.lawenforcement.workflow import (
     OPEN_STATES,
     RequestState,
@@ -170,40 +170,32 @@ def partner_attach(*, actor: User, user: User, agency: Agency, source: AuditSour
     return partner
 
 
-def verification_valid(*, agency: Agency, partner: Partner | None, now: datetime) -> bool:
-    return Verification.objects.filter(agency=agency, partner=partner, expires_at__gt=now).exists()
-
-
 def requester_unverified(request: LERequest, *, now: datetime) -> list[str]:
     """What is missing before anything may be disclosed to the request's requester: an
     unexpired verification of the agency and, for a partner's request, of the person."""
-    missing = []
-    if not verification_valid(agency=request.agency, partner=None, now=now):
-        missing.append(f"the agency {request.agency.name} is not verified (or it expired)")
-    if request.partner is not None and not verification_valid(
-        agency=request.agency, partner=request.partner, now=now
-    ):
-        missing.append(
-            f"the requester {request.partner.user.username} is not verified (or it expired)"
-        )
-    return missing
+    return requesters_unverified([request], now=now)[request.pk]
 
 
 def requesters_unverified(
     requests: Sequence[LERequest], *, now: datetime
 ) -> dict[uuid.UUID, list[str]]:
-    """`requester_unverified` for many requests in two queries (a queue page of hundreds)."""
-    agencies = {r.agency_id for r in requests}
-    partners = {r.partner_id for r in requests if r.partner_id is not None}
-    valid = Verification.objects.filter(agency_id__in=agencies, expires_at__gt=now)
-    agency_ok = set(valid.filter(partner=None).values_list("agency_id", flat=True))
-    partner_ok = set(valid.filter(partner_id__in=partners).values_list("partner_id", flat=True))
+    """`requester_unverified` for many requests in one query (a queue page of hundreds)."""
+    rows = Verification.objects.filter(
+        agency_id__in={r.agency_id for r in requests}, expires_at__gt=now
+    ).values_list("agency_id", "partner_id")
+    agencies_ok: set[uuid.UUID] = set()
+    people_ok: set[tuple[uuid.UUID, int]] = set()
+    for agency_id, partner_id in rows:
+        if partner_id is None:
+            agencies_ok.add(agency_id)
+        else:
+            people_ok.add((agency_id, partner_id))
     missing: dict[uuid.UUID, list[str]] = {}
     for request in requests:
         found = []
-        if request.agency_id not in agency_ok:
+        if request.agency_id not in agencies_ok:
             found.append(f"the agency {request.agency.name} is not verified (or it expired)")
-        if request.partner is not None and request.partner_id not in partner_ok:
+        if request.partner is not None and (request.agency_id, request.partner_id) not in people_ok:
             found.append(
                 f"the requester {request.partner.user.username} is not verified (or it expired)"
             )
@@ -364,10 +356,6 @@ def _clock(kind: RequestType, received_at: datetime) -> tuple[datetime | None, d
     return due, warn_at(received_at, due)
 
 
-def _partner_of(user: User) -> Partner | None:
-    return Partner.objects.select_related("agency").filter(user=user).first()
-
-
 def _agency_for(caller: User, block: Mapping[str, Any], partner: Partner | None) -> Agency:
     if partner is not None:
         return partner.agency
@@ -426,7 +414,7 @@ def le_request_from_escalation(
     if escalation.channel != Channel.LAW_ENFORCEMENT:
         return
     block: Mapping[str, Any] = escalation.payload.get("law_enforcement") or {}
-    partner = _partner_of(actor)
+    partner = partner_of(actor)
     agency = _agency_for(actor, block, partner)
     fields = {str(k): str(v) for k, v in (block.get("fields") or {}).items()}
     unknown = sorted(set(fields) - set(FIELDS))
@@ -884,9 +872,3 @@ def le_request_deadline_fire(*, request_id: uuid.UUID, due: str, warning: bool) 
     if request.case is not None and recipients:
         page_notice(case=request.case, kind=kind, recipients=recipients, message=message)
     return f"{'warning' if warning else 'breach'}: paged {len(recipients)}"
-
-
-def is_preservation(request: LERequest) -> bool:
-    return (
-        bool(request.request_type) and request_type(request.request_type).kind is Kind.PRESERVATION
-    )
